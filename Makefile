@@ -1,0 +1,33 @@
+# Two commands a new user needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8080
+export PORT
+
+.PHONY: run test lint typecheck unit integration bench clean
+
+$(BIN)/mpmd: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+run: $(BIN)/mpmd
+	$(BIN)/mpmd -X
+
+lint: $(BIN)/mpmd
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(BIN)/mpmd
+	$(BIN)/mypy
+
+test: lint typecheck
+	$(BIN)/pytest -q -n 2 tests
+
+bench: $(BIN)/mpmd
+	bench/run
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

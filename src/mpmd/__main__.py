@@ -1,0 +1,3 @@
+from mpmd.cli.mpmd import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Command-line programs: ``mpmd`` (httpd's flags)."""

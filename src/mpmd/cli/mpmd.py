@@ -1,0 +1,217 @@
+"""``mpmd``: httpd's command line.
+
+    mpmd [-D name] [-d directory] [-f file] [-C "directive"] [-c "directive"]
+         [-k start|restart|graceful|graceful-stop|stop] [-v] [-V] [-h] [-l] [-L]
+         [-t] [-T] [-S] [-X] [-M] [-e level]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from pathlib import Path
+
+import mpmd
+from mpmd.config.errors import ConfigError
+from mpmd.config.loader import read_config
+from mpmd.config.registry import Ctx
+from mpmd.config.server import Config
+from mpmd.log.levels import LEVELS
+from mpmd.modules import builtin_modules
+
+EMBEDDED_ROOT = Path(__file__).resolve().parent.parent / "conf"
+EMBEDDED_CONF = EMBEDDED_ROOT / "mpmd.conf"
+DEFAULT_PORT = "8080"
+BUILT = "2026-11-26"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mpmd",
+        add_help=False,
+        description="mpmd: Apache httpd's process model for Python WSGI apps and static files",
+    )
+    p.add_argument("-f", dest="config_file", help="specify an alternate ServerConfigFile")
+    p.add_argument("-d", dest="server_root", help="specify an alternate initial ServerRoot")
+    p.add_argument("-C", dest="before", action="append", default=[], help='process directive before reading config files')
+    p.add_argument("-c", dest="after", action="append", default=[], help="process directive after reading config files")
+    p.add_argument("-D", dest="defines", action="append", default=[], help="define a parameter for use in <IfDefine name> directives")
+    p.add_argument("-e", dest="level", help="show startup errors of level (see LogLevel)")
+    p.add_argument("-E", dest="startup_log", help="log startup errors to file")
+    p.add_argument("-k", dest="verb", choices=["start", "restart", "graceful", "graceful-stop", "stop"])
+    p.add_argument("-v", dest="version", action="store_true", help="show version number")
+    p.add_argument("-V", dest="settings", action="store_true", help="show compile settings")
+    p.add_argument("-h", dest="help", action="store_true", help="list available command line options (this page)")
+    p.add_argument("-l", dest="compiled", action="store_true", help="list compiled in modules")
+    p.add_argument("-L", dest="directives", action="store_true", help="list available configuration directives")
+    p.add_argument("-t", dest="test", action="store_true", help="run syntax check for config files")
+    p.add_argument("-T", dest="no_docroot_check", action="store_true", help="start without DocumentRoot(s) check")
+    p.add_argument("-S", dest="dump_vhosts", action="store_true", help="a synonym for -t -D DUMP_VHOSTS -D DUMP_RUN_CFG")
+    p.add_argument("-M", dest="dump_modules", action="store_true", help="a synonym for -t -D DUMP_MODULES")
+    p.add_argument("-X", dest="debug", action="store_true", help="debug mode (only one worker, do not detach)")
+    return p
+
+
+def load(opts: argparse.Namespace, warn: list[str]) -> Config:
+    """Read the configuration as httpd would, from the options."""
+    if opts.config_file:
+        root = opts.server_root or os.path.dirname(os.path.abspath(opts.config_file))
+        config_file = opts.config_file if os.path.isabs(opts.config_file) else os.path.join(root, opts.config_file)
+    else:
+        root = opts.server_root or str(EMBEDDED_ROOT)
+        config_file = str(EMBEDDED_CONF)
+    defines = list(opts.defines)
+    if opts.no_docroot_check:
+        defines.append("__SKIP_DOCROOT_CHECK")
+    config = read_config(
+        config_file,
+        os.path.abspath(root),
+        opts.before,
+        opts.after,
+        [],
+        builtin_modules(),
+        warn.append,
+        preset_defines={**{d: "" for d in defines}, **_port_define()},
+    )
+    return config
+
+
+def _port_define() -> dict[str, str]:
+    """``${PORT}``, as gunicorn honours $PORT; 8080 when the environment has none."""
+    return {} if "PORT" in os.environ else {"PORT": DEFAULT_PORT}
+
+
+def print_version() -> None:
+    from mpmd.http.response import server_banner
+
+    print(f"Server version: {server_banner('Full')}")
+    print(f"Server built:   {BUILT}")
+
+
+def print_settings(config: Config | None) -> None:
+    print_version()
+    print(f"Server's Module Magic Number: 20120211:{mpmd.__version__.replace('.', '')}")
+    print(f"Server loaded:  Python {platform.python_version()}")
+    print(f"Compiled using: Python {platform.python_version()} ({platform.python_implementation()})")
+    print(f"Architecture:   {platform.architecture()[0]}")
+    mpm = config.mpm_name if config is not None else None
+    if mpm:
+        print(f"Server MPM:     {mpm}")
+    else:
+        print("Server MPM:     none (no MPM module loaded: only -X, one process, is available)")
+        print("  threaded:     no")
+        print("    forked:     no")
+    print("Server compiled with....")
+    print(" -D APR_HAS_SENDFILE")
+    print(" -D APR_HAVE_IPV6 (IPv4-mapped addresses enabled)")
+    print(f' -D HTTPD_ROOT="{EMBEDDED_ROOT}"')
+    print(' -D SERVER_CONFIG_FILE="mpmd.conf"')
+    print(' -D DEFAULT_ERRORLOG="logs/error_log"')
+    print(' -D DEFAULT_PIDLOG="logs/mpmd.pid"')
+
+
+def print_compiled() -> None:
+    print("Compiled in modules:")
+    for cls in builtin_modules().values():
+        if cls.static:
+            print(f"  {cls.source}")
+
+
+def print_directives() -> None:
+    where = {
+        Ctx.SERVER: "Allowed in *.conf only outside <Directory>, <Files>, <Location>, or <If>",
+        Ctx.SERVER | Ctx.VHOST: "Allowed in *.conf only outside <Directory>, <Files>, <Location>, or <If>",
+        Ctx.DIRECTORY: "Allowed in *.conf only inside <Directory>, <Files>, <Location>, or <If>",
+    }
+    for cls in builtin_modules().values():
+        for d in cls.declared():
+            print(f"{d.name} ({cls.source})")
+            print(f"\t{d.doc}")
+            print(f"\t{where.get(d.context, 'Allowed in *.conf anywhere')}")
+            print(f"\tContext: {d.context.words}; Syntax: {d.syntax.value}; Module: {cls.name}"
+                  + (f"; Default: {d.default}" if d.default is not None else ""))
+
+
+def print_modules(config: Config) -> None:
+    print("Loaded Modules:")
+    for m in config.modules.modules:
+        kind = "shared" if m.name in config.modules.shared else "static"
+        print(f" {m.name} ({kind})")
+
+
+def print_vhosts(config: Config) -> None:
+    print("VirtualHost configuration:")
+    for v in config.vhosts:
+        addrs = " ".join(v.addrs)
+        print(f"{addrs:<22} {v.server_name or '(no ServerName)'} ({v.defined_in}:{v.defined_line})")
+    print(f'ServerRoot: "{config.server_root}"')
+    print(f'Main DocumentRoot: "{config.main.document_root}"')
+    print(f'Main ErrorLog: "{config.main.error_log or config.path("logs/error_log")}"')
+    print(f'PidFile: "{config.path(config.pid_file)}"')
+    for name, value in sorted(config.defines.items()):
+        if name.startswith("__"):
+            continue
+        print(f"Define: {name}" + (f"={value}" if value else ""))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        opts = parser().parse_args(args)
+    except SystemExit as e:
+        return int(e.code or 0)
+    if opts.help:
+        parser().print_help()
+        return 0
+    if opts.version:
+        print_version()
+        return 0
+    if opts.compiled:
+        print_compiled()
+        return 0
+    if opts.directives:
+        print_directives()
+        return 0
+    if opts.level and opts.level.lower() not in LEVELS:
+        print(f"mpmd: invalid log level '{opts.level}'", file=sys.stderr)
+        return 1
+    warnings: list[str] = []
+    try:
+        config = load(opts, warnings)
+        from mpmd.modules.core import validate
+
+        if not (opts.test or opts.dump_modules or opts.dump_vhosts or opts.settings):
+            validate(config)
+    except ConfigError as e:
+        for w in warnings:
+            print(w, file=sys.stderr)
+        print(str(e), file=sys.stderr)
+        return 1
+    for w in warnings:
+        print(w, file=sys.stderr)
+    config.warnings.extend([])
+    if opts.settings:
+        print_settings(config)
+        return 0
+    if opts.dump_modules or "DUMP_MODULES" in opts.defines:
+        print_modules(config)
+        return 0
+    if opts.dump_vhosts or "DUMP_VHOSTS" in opts.defines:
+        print_vhosts(config)
+        return 0
+    if opts.test:
+        print("Syntax OK", file=sys.stderr)
+        return 0
+    if opts.debug:
+        from mpmd.mpm import single
+
+        return single.run(config, "mpmd " + " ".join(args))
+    verb = opts.verb or "start"
+    print(
+        f"mpmd: -k {verb}: no MPM is built into this release yet; "
+        "run 'mpmd -X' to serve in one process in the foreground",
+        file=sys.stderr,
+    )
+    return 1

@@ -1,0 +1,5 @@
+"""The HTTP/1.1 layer: connections, parsing (httptools), requests, responses, error pages.
+
+It knows requests, never processes or threads: an MPM hands it a connected
+socket and calls ``Connection.serve``.
+"""

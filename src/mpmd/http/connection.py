@@ -1,0 +1,584 @@
+"""One client connection: read, parse (httptools), limits, keep-alive, pipelining, timeouts.
+
+The connection owns the socket. It parses request heads with httptools'
+callbacks into ``Request`` objects (pipelined heads queue up in order),
+hands each to the site, writes what the handler answers, and decides
+whether the connection lives on (RFC 9112 section 9.3, httpd's keep-alive
+rules). Timeouts use ``SO_RCVTIMEO``/``SO_SNDTIMEO`` on a blocking socket:
+Python's ``settimeout`` would poll before every recv.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+from urllib.parse import unquote_to_bytes
+
+import httptools
+
+from mpmd.http.errors import DROPS_CONNECTION, BodyError, ClientGone, HttpError
+from mpmd.http.request import Request
+from mpmd.http.response import date_cache, status_line
+
+if TYPE_CHECKING:
+    from mpmd.http.site import Site
+
+RECV_SIZE = 65536
+SMALL_FILE = 16384  # files up to this size go out with the head in one write
+LINGER_SECONDS = 2.0  # httpd's SECONDS_TO_LINGER
+DRAIN_LIMIT = 1 << 20  # unread body bytes we discard to keep a connection alive
+HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+)
+
+
+class ParseAbort(Exception):
+    """Raised inside a parser callback to stop parsing on one of our own limits."""
+
+
+def _timeval(seconds: float) -> bytes:
+    seconds = max(seconds, 0.001)  # 0 would mean "wait forever"
+    whole = int(seconds)
+    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+
+
+def normalize_path(path: str) -> str | None:
+    """Merge slashes and resolve ``.``/``..`` segments; None if ``..`` climbs above the root."""
+    if "//" not in path and "/." not in path:
+        return path
+    out: list[str] = []
+    segments = path.split("/")
+    for seg in segments[1:]:
+        if seg == "..":
+            if not out:
+                return None
+            out.pop()
+        elif seg and seg != ".":
+            out.append(seg)
+    trailing = segments[-1] in ("", ".", "..") and len(segments) > 1
+    result = "/" + "/".join(out)
+    if trailing and out:
+        result += "/"
+    return result
+
+
+class Connection:
+    def __init__(
+        self,
+        sock: socket.socket,
+        client: tuple[str, int] | tuple[str, int, int, int],
+        site: Site,
+        accepted: float | None = None,
+    ) -> None:
+        self.sock = sock
+        self.site = site
+        self.client_ip = client[0] if isinstance(client, tuple) else "unix"
+        self.client_port = client[1] if isinstance(client, tuple) else 0
+        if self.client_ip.startswith("::ffff:"):
+            self.client_ip = self.client_ip[7:]
+        local = sock.getsockname()
+        self.local_ip, self.local_port = local[0], local[1]
+        self.client_label = f"{self.client_ip}:{self.client_port}"
+        self.accepted = time.time() if accepted is None else accepted
+        self.parser = httptools.HttpRequestParser(self)
+        self.ready: deque[Request] = deque()
+        self.cur: Request | None = None
+        self.head_pending = False
+        self.head_bytes = 0
+        self.url_parts: list[bytes] = []
+        self.host_seen = False
+        self.error: tuple[int, str] | None = None
+        self.requests = 0
+        self.pending: bytes | None = None
+        self.unread_input = False
+        self.closed = False
+        self._rcvtimeo = -1.0
+        self._body_deadline = 0.0
+        server = site.main
+        self.server = server
+        self.max_head = (
+            server.limit_request_line
+            + min(server.limit_request_fields, 1000) * (server.limit_request_field_size + 2)
+            + 4
+        )
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(server.timeout))
+
+    # ------------------------------------------------------------------
+    # httptools callbacks (a request head is built here)
+
+    def on_message_begin(self) -> None:
+        self.cur = Request(self, time.time(), time.perf_counter())
+        self.head_pending = True
+        self.url_parts = []
+        self.host_seen = False
+
+    def _abort(self, status: int, note: str) -> None:
+        self.error = (status, note)
+        raise ParseAbort(note)
+
+    def on_url(self, url: bytes) -> None:
+        self.url_parts.append(url)
+        if sum(map(len, self.url_parts)) > self.server.limit_request_line:
+            self._abort(414, "request failed: URI too long (longer than %d)" % self.server.limit_request_line)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        req = self.cur
+        assert req is not None
+        server = self.server
+        headers = req.header_list
+        if len(headers) >= server.limit_request_fields:
+            self._abort(431, "The number of request header fields exceeds this server's limit.")
+        if len(name) + len(value) + 2 > server.limit_request_field_size:
+            self._abort(431, "Size of a request header field exceeds server limit.")
+        lname = name.lower()
+        if lname == b"host":
+            if self.host_seen:
+                self._abort(400, "Request contains more than one Host header")
+            self.host_seen = True
+        elif lname == b"content-length":
+            req.content_length = int(value)
+        elif lname == b"transfer-encoding":
+            if value.strip().lower() != b"chunked":
+                self.error = (501, f"Unknown Transfer-Encoding: {value.decode('latin-1')}")
+                raise ParseAbort("transfer-encoding")
+            req.chunked_in = True
+        elif lname == b"expect":
+            if value.strip().lower() == b"100-continue":
+                req.expect_continue = True
+            else:
+                self._abort(417, "Unsupported expectation")
+        headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        req = self.cur
+        assert req is not None
+        parser = self.parser
+        self.head_pending = False
+        self.head_bytes = 0
+        req.method = parser.get_method().decode("ascii")
+        version = parser.get_http_version()
+        req.version = "HTTP/" + version
+        target = b"".join(self.url_parts).decode("latin-1")
+        req.target = target
+        if version == "1.1":
+            req.http_minor = 1
+        elif version == "1.0":
+            req.http_minor = 0
+            req.expect_continue = False
+        elif version.startswith("1."):
+            req.http_minor = 1
+        elif version.startswith("0."):
+            self._abort(400, "HTTP/0.9 requests are not supported")
+        else:
+            self._abort(505, f"HTTP version {version} is not supported")
+        req.keep_alive = parser.should_keep_alive()
+        if req.http_minor >= 1 and not self.host_seen:
+            self._abort(400, "client sent HTTP/1.1 request without hostname (see RFC2616 section 14.23)")
+        if req.content_length is None and not req.chunked_in:
+            req.body_done = True
+        self._split_target(req, target)
+        self.ready.append(req)
+
+    def _split_target(self, req: Request, target: str) -> None:
+        if target.startswith("/"):
+            uri, _, query = target.partition("?")
+        elif target == "*" and req.method == "OPTIONS":
+            uri, query = "*", ""
+        elif "://" in target[:8] and target.split("://", 1)[0].lower() in ("http", "https"):
+            rest = target.split("://", 1)[1]
+            slash = rest.find("/")
+            uri, _, query = (rest[slash:] if slash >= 0 else "/").partition("?")
+        else:
+            self._abort(400, f"invalid request-URI {target}")
+            return
+        uri = uri.split("#", 1)[0]
+        req.uri = uri
+        req.query = query
+        if "%" in uri:
+            raw = unquote_to_bytes(uri)
+            if b"\x00" in raw or "%2f" in uri.lower():
+                # AllowEncodedSlashes Off: httpd answers an encoded slash or NUL with 404
+                req.status = 404
+                req.error_note = f"found %2f (encoded '/') or NUL in URI path ({uri}), returning 404"
+            if any(not _is_escape(uri, i) for i in _percent_positions(uri)):
+                self._abort(400, f"invalid escape sequence in URI path ({uri})")
+            path = raw.decode("latin-1")
+        else:
+            path = uri
+        if path != "*":
+            normal = normalize_path(path)
+            if normal is None:
+                self._abort(400, f"invalid URI path ({uri})")
+                return
+            path = normal
+        req.path = path
+
+    def on_body(self, body: bytes) -> None:
+        req = self.cur
+        assert req is not None
+        req.body_chunks.append(body)
+        req.body_received += len(body)
+        if req.body_received > req.body_limit:
+            self._abort(413, f"Requested content-length of {req.body_received} is larger than the configured limit of {req.body_limit}")
+
+    def on_message_complete(self) -> None:
+        req = self.cur
+        assert req is not None
+        req.body_done = True
+
+    # ------------------------------------------------------------------
+    # reading
+
+    def _recv(self, timeout: float) -> bytes | None:
+        """One recv; None when the timeout passed, b"" when the client closed."""
+        if timeout != self._rcvtimeo:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
+            self._rcvtimeo = timeout
+        try:
+            return self.sock.recv(RECV_SIZE)
+        except (BlockingIOError, TimeoutError):
+            return None
+        except InterruptedError:
+            return self._recv(timeout)
+        except OSError:
+            return b""
+
+    def _feed(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as e:
+            # We do not switch protocols (no h2c, no websockets): the request is served as
+            # an ordinary one and parsing resumes after its head with a fresh parser.
+            offset = e.args[0] if e.args and isinstance(e.args[0], int) else len(data)
+            self.parser = httptools.HttpRequestParser(self)
+            if self.cur is not None:
+                self.cur.body_done = True
+            if offset < len(data):
+                self._feed(data[offset:])
+        except httptools.HttpParserCallbackError:
+            if self.error is None:
+                self.error = (400, "malformed request")
+        except httptools.HttpParserInvalidMethodError:
+            self.error = (501, "Invalid method in request")
+        except httptools.HttpParserError as e:
+            self.error = (400, f"Bad request: {e}")
+        except ValueError:  # a Content-Length llhttp accepted but int() did not
+            self.error = (400, "invalid Content-Length")
+
+    def next_request(self) -> Request | None:
+        """The next request whose head has arrived, or None when the connection should end."""
+        ready = self.ready
+        server = self.server
+        while not ready:
+            if self.error is not None:
+                return self._error_request()
+            if self.head_pending or self.requests == 0:
+                start = self.cur.start_time if self.head_pending and self.cur else self.accepted
+                initial, maximum, rate = server.header_read_timeout or (server.timeout, 0.0, 0.0)
+                deadline = start + initial + (self.head_bytes / rate if rate else 0.0)
+                if maximum:
+                    deadline = min(deadline, start + maximum)
+                timeout = deadline - time.time()
+                if timeout <= 0:
+                    return self._timeout_request()
+            else:
+                timeout = server.keep_alive_timeout
+            data = self._recv(timeout)
+            if data is None:
+                if self.head_pending:
+                    return self._timeout_request()
+                if self.requests == 0:
+                    continue  # loop once more: the deadline check above decides
+                return None
+            if not data:
+                return None
+            if self.head_pending or not ready:
+                self.head_bytes += len(data)
+            self._feed(data)
+            if self.head_pending and self.head_bytes > self.max_head and self.error is None:
+                self.error = (431, "Size of a request header field exceeds server limit.")
+        return ready.popleft()
+
+    def _timeout_request(self) -> Request | None:
+        """httpd answers 408 only when part of a request arrived; an idle connection just closes."""
+        if not self.head_pending:
+            return None
+        self.error = (408, "Request header read timeout")
+        return self._error_request()
+
+    def _error_request(self) -> Request:
+        assert self.error is not None
+        status, note = self.error
+        req = self.cur
+        if req is None or req in self.ready:
+            req = Request(self, time.time(), time.perf_counter())
+        if not req.method:
+            try:
+                req.method = self.parser.get_method().decode("ascii")
+            except Exception:
+                req.method = ""
+        if not req.target and self.url_parts:
+            req.target = b"".join(self.url_parts).decode("latin-1")
+        req.status = status
+        req.error_note = note
+        req.keep_alive = False
+        req.body_done = True
+        self.unread_input = True
+        self.head_pending = False
+        self.error = None
+        self.parser = httptools.HttpRequestParser(self)  # nothing more is read on this connection
+        self.cur = None
+        return req
+
+    def read_body(self, req: Request) -> None:
+        """Read more of ``req``'s body from the socket (for ``wsgi.input``)."""
+        if self.error is not None:
+            status, note = self.error
+            raise BodyError(status, note)
+        if req.expect_continue and not req.continue_sent:
+            req.continue_sent = True
+            self._send(b"HTTP/1.1 100 Continue\r\n\r\n")
+        server = self.server
+        initial, _maximum, rate = server.body_read_timeout or (server.timeout, 0.0, 0.0)
+        now = time.time()
+        if not self._body_deadline:
+            self._body_deadline = now + initial
+        timeout = self._body_deadline - now
+        if timeout <= 0:
+            self.error = (408, "Request body read timeout")
+            raise BodyError(408, "Request body read timeout")
+        data = self._recv(timeout)
+        if data is None:
+            self.error = (408, "Request body read timeout")
+            raise BodyError(408, "Request body read timeout")
+        if not data:
+            self.error = (400, "client closed the connection before the whole body arrived")
+            raise BodyError(400, "client closed the connection before the whole body arrived")
+        if rate:
+            self._body_deadline += len(data) / rate
+        self._feed(data)
+        if self.error is not None and not req.body_chunks:
+            status, note = self.error
+            raise BodyError(status, note)
+
+    # ------------------------------------------------------------------
+    # writing
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self.sock.sendall(data)
+        except (BlockingIOError, TimeoutError) as e:
+            raise ClientGone("send timed out") from e
+        except OSError as e:
+            raise ClientGone(str(e)) from e
+
+    def start_response(
+        self,
+        req: Request,
+        status: int,
+        line: bytes | None,
+        headers: list[tuple[str, str]],
+        content_length: int | None,
+    ) -> None:
+        if req.head_sent:
+            raise RuntimeError("response headers already sent")
+        forced = req.notes.get("force_status")
+        if forced:
+            status, line = forced, None
+        req.status = status
+        req.headers_out = headers
+        server = req.server
+        no_body = req.method == "HEAD" or status < 200 or status in (204, 304)
+        req.no_body = no_body
+        keep = (
+            req.keep_alive
+            and not req.close_after
+            and server.keep_alive
+            and status not in DROPS_CONNECTION
+            and self.site.accepting
+        )
+        out: list[str] = []
+        for name, value in headers:
+            lname = name.lower()
+            if lname in HOP_BY_HOP:
+                if lname == "connection" and "close" in value.lower():
+                    keep = False
+                continue
+            if lname == "content-length":
+                if content_length is None:
+                    try:
+                        content_length = int(value)
+                    except ValueError:
+                        raise HttpError(500, f"invalid Content-Length from handler: {value!r}") from None
+                continue
+            out.append(f"{name}: {value}\r\n")
+        if status < 200 or status in (204, 304):
+            req.length_known = True
+        elif content_length is not None:
+            out.append(f"Content-Length: {content_length}\r\n")
+            req.length_known = True
+        elif no_body:
+            req.length_known = True
+        elif req.http_minor >= 1:
+            out.append("Transfer-Encoding: chunked\r\n")
+            req.chunked_out = True
+            req.length_known = True
+        else:
+            keep = False  # HTTP/1.0 without a length: the close delimits the body
+        if keep:
+            limit = server.max_keep_alive_requests
+            if limit and self.requests >= limit:
+                keep = False
+        if keep:
+            left = server.max_keep_alive_requests - self.requests if server.max_keep_alive_requests else 0
+            ka = f"Keep-Alive: timeout={int(server.keep_alive_timeout)}"
+            out.append(f"{ka}, max={left}\r\n" if left else f"{ka}\r\n")
+            out.append("Connection: Keep-Alive\r\n\r\n")
+        else:
+            out.append("Connection: close\r\n\r\n")
+        req.close_after = not keep
+        req.content_length_out = content_length
+        head = (line or status_line(status)) + date_cache.header() + self.site.server_header + "".join(out).encode("latin-1")
+        req.header_bytes = len(head)
+        req.head_sent = True
+        self.pending = head
+
+    def write_body(self, req: Request, data: bytes) -> None:
+        size = len(data)
+        if req.chunked_out:
+            data = b"%x\r\n%b\r\n" % (size, data)
+        if self.pending is not None:
+            data = self.pending + data
+            self.pending = None
+        self._send(data)
+        req.bytes_sent += size
+
+    def send_file(self, req: Request, fd: int, offset: int, count: int) -> None:
+        if count <= SMALL_FILE:
+            data = os.pread(fd, count, offset)
+            if data:
+                self.write_body(req, data)
+            return
+        if req.chunked_out:
+            self._send((self.pending or b"") + b"%x\r\n" % count)
+        elif self.pending is not None:
+            self._send(self.pending)
+        self.pending = None
+        sent = 0
+        while sent < count:
+            try:
+                n = os.sendfile(self.sock.fileno(), fd, offset + sent, count - sent)
+            except (BlockingIOError, TimeoutError) as e:
+                raise ClientGone("sendfile timed out") from e
+            except OSError as e:
+                raise ClientGone(str(e)) from e
+            if n == 0:
+                break  # the file shrank under us
+            sent += n
+        req.bytes_sent += sent
+        if req.chunked_out:
+            self._send(b"\r\n")
+        if sent < count:
+            req.close_after = True
+
+    def end_response(self, req: Request) -> None:
+        if req.done:
+            return
+        req.done = True
+        tail = b"0\r\n\r\n" if req.chunked_out and not req.no_body else b""
+        if self.pending is not None:
+            tail, self.pending = self.pending + tail, None
+        if tail:
+            self._send(tail)
+        expected = req.content_length_out
+        if expected is not None and not req.no_body and req.bytes_sent != expected:
+            req.close_after = True  # a short (or long) body breaks the framing: end the connection
+
+    # ------------------------------------------------------------------
+    # the connection's life
+
+    def serve(self) -> None:
+        """Serve requests until the client leaves, keep-alive ends or the server stops."""
+        site = self.site
+        try:
+            while True:
+                req = self.next_request()
+                if req is None:
+                    break
+                self.requests += 1
+                req.number = self.requests
+                self._body_deadline = 0.0
+                site.handle(req)
+                if req.close_after or not site.accepting:
+                    break
+                if not req.body_done and not self._drain(req):
+                    break
+        except ClientGone:
+            pass
+        except Exception as e:  # never let one connection take the process down
+            site.log_exception(f"MP00001: unexpected error on connection: {e!r}", self.client_label)
+        finally:
+            self.close()
+
+    def _drain(self, req: Request) -> bool:
+        """Discard the unread rest of a body so the next request can be read (or give up)."""
+        if req.expect_continue and not req.continue_sent:
+            return False  # the client is waiting for 100-continue and will not send the body
+        try:
+            while not req.body_done:
+                req.body_chunks.clear()
+                if req.body_received > req.body_read + DRAIN_LIMIT:
+                    return False
+                self.read_body(req)
+            req.body_chunks.clear()
+        except (BodyError, ClientGone):
+            return False
+        return True
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        sock = self.sock
+        try:
+            cur = self.cur
+            if self.unread_input or self.ready or self.head_pending or (cur and not cur.body_done):
+                self._linger()
+        finally:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def _linger(self) -> None:
+        """httpd's lingering close: stop writing, read what the client still sends, briefly.
+
+        Closing with unread input makes the kernel send RST, which can destroy the
+        response still in flight to the client.
+        """
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return
+        deadline = time.time() + LINGER_SECONDS
+        for _ in range(64):
+            left = deadline - time.time()
+            if left <= 0:
+                return
+            data = self._recv(min(left, 0.5))
+            if not data:
+                return
+
+
+def _percent_positions(uri: str) -> list[int]:
+    return [i for i, ch in enumerate(uri) if ch == "%"]
+
+
+def _is_escape(uri: str, i: int) -> bool:
+    hexdigits = "0123456789abcdefABCDEF"
+    return i + 2 < len(uri) and uri[i + 1] in hexdigits and uri[i + 2] in hexdigits

@@ -1,0 +1,233 @@
+"""A request: what was parsed, what the modules decided, and how the response goes out.
+
+Handlers answer through ``respond`` (one whole response in one write),
+or ``start`` + ``write``/``sendfile`` + ``end`` (streamed). The connection
+owns the socket; the request only asks it to send.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from mpmd.http.errors import BodyError, HttpError
+
+if TYPE_CHECKING:
+    from mpmd.config.server import DirConf, ServerConfig
+    from mpmd.http.connection import Connection
+
+
+class Request:
+    __slots__ = (
+        "conn", "server", "method", "target", "uri", "path", "query", "version",
+        "http_minor", "header_list", "_headers_in", "start_time", "keep_alive",
+        "expect_continue", "continue_sent", "chunked_in", "content_length",
+        "body_chunks", "body_received", "body_done", "body_limit", "body_read",
+        "filename", "path_info", "handler", "content_type", "dir", "env", "notes",
+        "user", "status", "head_sent", "bytes_sent", "header_bytes", "chunked_out",
+        "close_after", "length_known", "no_body", "done", "error_note", "log_id",
+        "end_perf", "start_perf", "number", "content_length_out", "headers_out",
+    )  # fmt: skip
+
+    def __init__(self, conn: Connection, start_time: float, start_perf: float) -> None:
+        self.conn = conn
+        self.server: ServerConfig = conn.site.main
+        self.method = ""
+        self.target = ""
+        self.uri = ""  # the path as sent (percent-encoded)
+        self.path = ""  # decoded path, each byte one code point (WSGI's latin-1 convention)
+        self.query = ""
+        self.version = "HTTP/1.1"
+        self.http_minor = 1
+        self.header_list: list[tuple[bytes, bytes]] = []
+        self._headers_in: dict[str, str] | None = None
+        self.start_time = start_time
+        self.start_perf = start_perf
+        self.end_perf = 0.0
+        self.keep_alive = False
+        self.expect_continue = False
+        self.continue_sent = False
+        self.chunked_in = False
+        self.content_length: int | None = None
+        self.body_chunks: deque[bytes] = deque()
+        self.body_received = 0  # bytes of body parsed so far
+        self.body_read = 0  # bytes of body handed to the handler
+        self.body_done = False
+        self.body_limit = 1 << 62
+        self.filename: str | None = None
+        self.path_info = ""
+        self.handler: str | None = None
+        self.content_type: str | None = None
+        self.dir: DirConf = {}
+        self.env: dict[str, str] = {}
+        self.notes: dict[str, Any] = {}
+        self.user: str | None = None
+        self.status = 0
+        self.head_sent = False
+        self.bytes_sent = 0  # body bytes
+        self.header_bytes = 0
+        self.chunked_out = False
+        self.close_after = False
+        self.length_known = False
+        self.no_body = False
+        self.done = False
+        self.error_note = ""
+        self.log_id = ""
+        self.number = 0
+        self.content_length_out: int | None = None
+        self.headers_out: list[tuple[str, str]] = []
+
+    # -- what was asked ---------------------------------------------------
+    @property
+    def headers_in(self) -> dict[str, str]:
+        """Request headers by lower-cased name; repeated fields joined with ", "."""
+        h = self._headers_in
+        if h is None:
+            h = {}
+            for name, value in self.header_list:
+                key = name.decode("latin-1").lower()
+                text = value.decode("latin-1")
+                h[key] = h[key] + ", " + text if key in h else text
+            self._headers_in = h
+        return h
+
+    @property
+    def request_line(self) -> str:
+        if not self.method:
+            return ""
+        return f"{self.method} {self.target} {self.version}"
+
+    @property
+    def host(self) -> str:
+        return self.headers_in.get("host", "")
+
+    @property
+    def client_ip(self) -> str:
+        return self.conn.client_ip
+
+    # -- answering ----------------------------------------------------------
+    def respond(
+        self,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes = b"",
+        content_length: int | None = None,
+    ) -> None:
+        """Send a whole response in one write; ``content_length`` for HEAD-like replies."""
+        length = len(body) if content_length is None else content_length
+        self.conn.start_response(self, status, None, headers, length)
+        if body and not self.no_body:
+            self.conn.write_body(self, body)
+        self.conn.end_response(self)
+
+    def start(
+        self,
+        status: int,
+        headers: list[tuple[str, str]],
+        content_length: int | None = None,
+        status_line: bytes | None = None,
+    ) -> None:
+        self.conn.start_response(self, status, status_line, headers, content_length)
+
+    def write(self, data: bytes) -> None:
+        if data and not self.no_body:
+            self.conn.write_body(self, data)
+
+    def sendfile(self, fd: int, offset: int, count: int) -> None:
+        if count > 0 and not self.no_body:
+            self.conn.send_file(self, fd, offset, count)
+
+    def end(self) -> None:
+        self.conn.end_response(self)
+
+    def error(self, status: int, note: str = "") -> HttpError:
+        return HttpError(status, note)
+
+    def log(self, level: int, message: str, module: str = "core") -> None:
+        self.conn.site.log(level, message, module, self.conn.client_label, self.server)
+
+
+class Body:
+    """``wsgi.input``: reads exactly the request body (Content-Length or chunked), never past it."""
+
+    __slots__ = ("_buf", "conn", "req")
+
+    def __init__(self, req: Request) -> None:
+        self.req = req
+        self.conn = req.conn
+        self._buf = b""
+
+    def _more(self) -> bool:
+        """Move parsed body bytes into the buffer; read from the socket if none. False at end."""
+        req = self.req
+        while not req.body_chunks:
+            if req.body_done:
+                return False
+            self.conn.read_body(req)
+        chunk = req.body_chunks.popleft()
+        req.body_read += len(chunk)
+        self._buf = self._buf + chunk if self._buf else chunk
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            while self._more():
+                pass
+            data, self._buf = self._buf, b""
+            return data
+        while len(self._buf) < size and self._more():
+            pass
+        data, self._buf = self._buf[:size], self._buf[size:]
+        return data
+
+    def read1(self, size: int = -1) -> bytes:
+        if not self._buf:
+            self._more()
+        if size < 0:
+            size = len(self._buf)
+        data, self._buf = self._buf[:size], self._buf[size:]
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        limit = -1 if size is None else size
+        while True:
+            i = self._buf.find(b"\n")
+            if i >= 0 and (limit < 0 or i < limit):
+                data, self._buf = self._buf[: i + 1], self._buf[i + 1 :]
+                return data
+            if 0 <= limit <= len(self._buf):
+                data, self._buf = self._buf[:limit], self._buf[limit:]
+                return data
+            if not self._more():
+                data, self._buf = self._buf, b""
+                return data
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        lines: list[bytes] = []
+        total = 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if 0 < hint <= total:
+                return lines
+
+    def __iter__(self) -> Body:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """Apps may close wsgi.input; the connection still owns the socket."""
+
+
+__all__ = ["Body", "BodyError", "Request"]

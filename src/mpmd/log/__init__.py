@@ -1,0 +1,1 @@
+"""Logging: the error log (Apache's line form) and the log levels."""

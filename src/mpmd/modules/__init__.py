@@ -1,0 +1,41 @@
+"""Modules: each file is one Apache module with its directives and hooks.
+
+``BUILTIN`` maps Apache's module names to the classes that implement them;
+``LoadModule NAME anything`` with a built-in NAME loads the built-in.
+"""
+
+from __future__ import annotations
+
+from mpmd.config.registry import Module
+
+
+def builtin_modules() -> dict[str, type[Module]]:
+    from mpmd.modules import (
+        alias,
+        authz_core,
+        authz_host,
+        autoindex,
+        core,
+        dir,
+        log_config,
+        mime,
+        reqtimeout,
+        so,
+        wsgi,
+    )
+
+    classes: list[type[Module]] = [
+        core.CoreModule,
+        core.HttpModule,
+        so.SoModule,
+        mime.MimeModule,
+        dir.DirModule,
+        alias.AliasModule,
+        authz_core.AuthzCoreModule,
+        authz_host.AuthzHostModule,
+        log_config.LogConfigModule,
+        reqtimeout.ReqTimeoutModule,
+        autoindex.AutoindexModule,
+        wsgi.WsgiModule,
+    ]
+    return {c.name: c for c in classes}

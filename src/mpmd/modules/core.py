@@ -1,0 +1,645 @@
+"""core_module and http_module: the server's own directives and sections.
+
+Owns ServerRoot, Listen, DocumentRoot, the keep-alive and request limits,
+Options/SetHandler/ErrorDocument per directory, the sections (<Directory>,
+<Location>, <Files>, their Match forms, <VirtualHost>, <IfDefine>,
+<IfModule>, <IfFile>, <IfDirective>), Define/Include, ErrorLog/LogLevel, and
+DocumentRoot's translation of a URL to a file (the last translate_name).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from mpmd.config.errors import ConfigError
+from mpmd.config.parser import Node, split_args
+from mpmd.config.registry import (
+    ANYWHERE,
+    DIRECTORY_ONLY,
+    LAST,
+    SERVER_ONLY,
+    SERVER_VHOST,
+    Ctx,
+    Module,
+    Syntax,
+    directive,
+    parse_flag,
+)
+from mpmd.config.server import Listener, Section
+from mpmd.log.levels import LEVELS
+
+if TYPE_CHECKING:
+    from mpmd.config.loader import Cmd
+    from mpmd.http.request import Request
+
+# Options bits (Apache's OPT_*)
+OPT_INDEXES = 1
+OPT_INCLUDES = 2
+OPT_SYM_LINKS = 4
+OPT_EXECCGI = 8
+OPT_INC_NOEXEC = 32
+OPT_SYM_OWNER = 64
+OPT_MULTI = 128
+OPT_ALL = OPT_INDEXES | OPT_INCLUDES | OPT_SYM_LINKS | OPT_EXECCGI
+OPTION_NAMES = {
+    "indexes": OPT_INDEXES,
+    "includes": OPT_INCLUDES,
+    "includesnoexec": OPT_INC_NOEXEC,
+    "followsymlinks": OPT_SYM_LINKS,
+    "symlinksifownermatch": OPT_SYM_OWNER,
+    "execcgi": OPT_EXECCGI,
+    "multiviews": OPT_MULTI,
+    "all": OPT_ALL,
+}
+
+DEFAULT_LIMIT_REQUEST_BODY = 1 << 30  # 1 GiB, httpd 2.4.54+
+
+
+@dataclass
+class CoreDir:
+    """core_module's per-directory configuration."""
+
+    options: int | None = None  # absolute Options in this section, None if unset
+    options_add: int = 0
+    options_remove: int = 0
+    handler: str | None = None
+    force_type: str | None = None
+    error_documents: dict[int, str] = field(default_factory=dict)
+    limit_request_body: int | None = None
+    server_signature: str | None = None
+    file_etag: tuple[str, ...] | None = None
+    allow_override: str | None = None
+    add_default_charset: str | None = None
+    enable_sendfile: bool | None = None
+
+    @property
+    def effective_options(self) -> int:
+        return OPT_SYM_LINKS if self.options is None else self.options
+
+    @property
+    def body_limit(self) -> int:
+        return DEFAULT_LIMIT_REQUEST_BODY if self.limit_request_body is None else self.limit_request_body
+
+    @property
+    def etag_parts(self) -> tuple[str, ...]:
+        return ("mtime", "size") if self.file_etag is None else self.file_etag
+
+
+def merge_core_dir(base: CoreDir, add: CoreDir) -> CoreDir:
+    if add.options is not None:
+        options: int | None = add.options
+    else:
+        options = (base.effective_options & ~add.options_remove) | add.options_add
+    docs = dict(base.error_documents)
+    docs.update(add.error_documents)
+    return CoreDir(
+        options=options,
+        handler=add.handler if add.handler is not None else base.handler,
+        force_type=add.force_type if add.force_type is not None else base.force_type,
+        error_documents=docs,
+        limit_request_body=_pick(add.limit_request_body, base.limit_request_body),
+        server_signature=_pick(add.server_signature, base.server_signature),
+        file_etag=_pick(add.file_etag, base.file_etag),
+        allow_override=_pick(add.allow_override, base.allow_override),
+        add_default_charset=_pick(add.add_default_charset, base.add_default_charset),
+        enable_sendfile=_pick(add.enable_sendfile, base.enable_sendfile),
+    )
+
+
+def _pick(a: Any, b: Any) -> Any:
+    return a if a is not None else b
+
+
+def core_dir(cmd: Cmd) -> CoreDir:
+    conf: CoreDir = cmd.dir_conf("core_module")
+    return conf
+
+
+# ----------------------------------------------------------------------------
+# Directives
+
+
+@directive("ServerRoot", Syntax.TAKE1, SERVER_ONLY, "Common directory of server-related files (logs, confs, etc.)", "/etc/mpmd")
+def _server_root(cmd: Cmd, path: str) -> None:
+    path = os.path.abspath(os.path.expanduser(path))
+    if not os.path.isdir(path):
+        raise cmd.error(f"ServerRoot must be a valid directory")
+    cmd.config.server_root = path
+
+
+@directive("DocumentRoot", Syntax.TAKE1, SERVER_VHOST, "Root directory of the document tree", "htdocs")
+def _document_root(cmd: Cmd, path: str) -> None:
+    full = cmd.path(path)
+    if not os.path.isdir(full) and not cmd.loader.config.defines.get("__SKIP_DOCROOT_CHECK") == "1":
+        cmd.warn(f"AH00112: Warning: DocumentRoot [{full}] does not exist")
+    cmd.server.document_root = full
+
+
+@directive("ServerName", Syntax.TAKE1, SERVER_VHOST, "The hostname and port of the server")
+def _server_name(cmd: Cmd, value: str) -> None:
+    name, port = value, 0
+    if "://" in name:
+        name = name.split("://", 1)[1]
+    if name.startswith("["):
+        host, _, rest = name[1:].partition("]")
+        name, port = host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else 0
+    elif name.count(":") == 1:
+        name, _, p = name.partition(":")
+        if not p.isdigit():
+            raise cmd.error(f"The port number \"{p}\" is outside the appropriate range (i.e., 1..65535).")
+        port = int(p)
+    cmd.server.server_name = name
+    cmd.server.port = port
+
+
+@directive("ServerAlias", Syntax.ITERATE, Ctx.VHOST, "A name or names alternately used to access the server")
+def _server_alias(cmd: Cmd, *names: str) -> None:
+    cmd.server.server_aliases.extend(names)
+
+
+@directive("ServerAdmin", Syntax.TAKE1, SERVER_VHOST, "The email address of the server administrator")
+def _server_admin(cmd: Cmd, value: str) -> None:
+    cmd.server.server_admin = value
+
+
+@directive("ServerTokens", Syntax.TAKE1, SERVER_ONLY, "Determine tokens displayed in the Server: header - Min(imal), Major, Minor, Prod(uctOnly), OS, or Full", "Full")
+def _server_tokens(cmd: Cmd, value: str) -> None:
+    names = {"min": "Minimal", "minimal": "Minimal", "major": "Major", "minor": "Minor",
+             "prod": "Prod", "productonly": "Prod", "os": "OS", "full": "Full"}
+    if value.lower() not in names:
+        raise cmd.error("ServerTokens takes 1 argument: 'Prod(uctOnly)', 'Major', 'Minor', 'Min(imal)', 'OS', or 'Full'")
+    cmd.config.server_tokens = names[value.lower()]
+
+
+@directive("ServerSignature", Syntax.TAKE1, ANYWHERE, "En-/disable server signature (on|off|email)", "Off")
+def _server_signature(cmd: Cmd, value: str) -> None:
+    v = value.lower()
+    if v not in ("on", "off", "email"):
+        raise cmd.error("ServerSignature: use one of: off | on | email")
+    core_dir(cmd).server_signature = {"on": "On", "off": "Off", "email": "EMail"}[v]
+
+
+def _positive_int(cmd: Cmd, name: str, value: str, allow_zero: bool = True) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise cmd.error(f"{name} argument is not parsable.") from None
+    if n < 0 or (n == 0 and not allow_zero):
+        raise cmd.error(f"{name} argument must be a positive integer")
+    return n
+
+
+def _seconds(cmd: Cmd, name: str, value: str) -> float:
+    text = value.lower()
+    scale = 1.0
+    if text.endswith("ms"):
+        text, scale = text[:-2], 0.001
+    elif text.endswith("s"):
+        text = text[:-1]
+    try:
+        seconds = float(text) * scale
+    except ValueError:
+        raise cmd.error(f"{name} argument is not a valid number of seconds") from None
+    if seconds < 0:
+        raise cmd.error(f"{name} argument must be a positive number of seconds")
+    return seconds
+
+
+@directive("Timeout", Syntax.TAKE1, SERVER_VHOST, "Timeout duration (sec)", "60")
+def _timeout(cmd: Cmd, value: str) -> None:
+    cmd.server.timeout = _seconds(cmd, "Timeout", value)
+
+
+@directive("KeepAlive", Syntax.FLAG, SERVER_VHOST, "Whether persistent connections should be On or Off", "On")
+def _keep_alive(cmd: Cmd, value: str) -> None:
+    cmd.server.keep_alive = parse_flag(value)
+
+
+@directive("KeepAliveTimeout", Syntax.TAKE1, SERVER_VHOST, "Keep-Alive timeout duration (sec)", "5")
+def _keep_alive_timeout(cmd: Cmd, value: str) -> None:
+    cmd.server.keep_alive_timeout = _seconds(cmd, "KeepAliveTimeout", value)
+
+
+@directive("MaxKeepAliveRequests", Syntax.TAKE1, SERVER_VHOST, "Maximum number of Keep-Alive requests per connection, or 0 for infinite", "100")
+def _max_keep_alive_requests(cmd: Cmd, value: str) -> None:
+    cmd.server.max_keep_alive_requests = _positive_int(cmd, "MaxKeepAliveRequests", value)
+
+
+@directive("LimitRequestLine", Syntax.TAKE1, SERVER_VHOST, "Limit on maximum size of an HTTP request line", "8190")
+def _limit_request_line(cmd: Cmd, value: str) -> None:
+    n = _positive_int(cmd, "LimitRequestLine", value)
+    if n == 0:
+        raise cmd.error("LimitRequestLine \"0\" must be a non-negative integer")
+    cmd.server.limit_request_line = n
+
+
+@directive("LimitRequestFieldSize", Syntax.TAKE1, SERVER_VHOST, "Limit on maximum size of an HTTP request header field", "8190")
+def _limit_request_field_size(cmd: Cmd, value: str) -> None:
+    cmd.server.limit_request_field_size = _positive_int(cmd, "LimitRequestFieldSize", value)
+
+
+@directive("LimitRequestFields", Syntax.TAKE1, SERVER_VHOST, "Limit (0 = unlimited) on max number of header fields in a request message", "100")
+def _limit_request_fields(cmd: Cmd, value: str) -> None:
+    n = _positive_int(cmd, "LimitRequestFields", value)
+    cmd.server.limit_request_fields = n if n else 1 << 30
+
+
+@directive("LimitRequestBody", Syntax.TAKE1, ANYWHERE, "Limit (in bytes) on maximum size of request message body", "1073741824")
+def _limit_request_body(cmd: Cmd, value: str) -> None:
+    n = _positive_int(cmd, "LimitRequestBody", value)
+    core_dir(cmd).limit_request_body = n if n else 1 << 62
+
+
+@directive("Options", Syntax.RAW_ARGS, ANYWHERE, "Set a number of attributes for a given directory", "FollowSymlinks")
+def _options(cmd: Cmd, text: str) -> None:
+    conf = core_dir(cmd)
+    words = split_args(text)
+    if not words:
+        raise cmd.error("Options requires at least one argument")
+    relative = [w[0] in "+-" for w in words]
+    if any(relative) and not all(relative) and not (len(words) == 1 and words[0].lower() == "none"):
+        raise cmd.error("Either all Options must start with + or -, or no Option may.")
+    absolute = 0
+    for w in words:
+        sign = w[0] if w[0] in "+-" else ""
+        name = w[1:] if sign else w
+        if name.lower() == "none":
+            if sign:
+                raise cmd.error(f"Illegal option {w}")
+            conf.options, conf.options_add, conf.options_remove = 0, 0, 0
+            return
+        bit = OPTION_NAMES.get(name.lower())
+        if bit is None:
+            raise cmd.error(f"Illegal option {name}")
+        if sign == "+":
+            conf.options_add |= bit
+            conf.options_remove &= ~bit
+        elif sign == "-":
+            conf.options_remove |= bit
+            conf.options_add &= ~bit
+        else:
+            absolute |= bit
+    if not any(relative):
+        conf.options, conf.options_add, conf.options_remove = absolute, 0, 0
+
+
+@directive("AllowOverride", Syntax.RAW_ARGS, DIRECTORY_ONLY, "Controls what groups of directives can be configured by per-directory config files", "None")
+def _allow_override(cmd: Cmd, text: str) -> None:
+    if cmd.section is None or cmd.section.kind != "directory" or cmd.section.regex is not None:
+        raise cmd.error("AllowOverride not allowed here")
+    words = split_args(text)
+    if [w.lower() for w in words] != ["none"]:
+        # .htaccess files are never read (AllowOverride None is the only mode, by design)
+        raise cmd.error("AllowOverride: only 'None' is supported: mpmd never reads .htaccess files")
+    core_dir(cmd).allow_override = "None"
+
+
+@directive("SetHandler", Syntax.TAKE1, ANYWHERE, "A handler name that overrides any other configured handler", "none")
+def _set_handler(cmd: Cmd, value: str) -> None:
+    core_dir(cmd).handler = None if value.lower() == "none" else value.lower()
+
+
+@directive("ForceType", Syntax.TAKE1, ANYWHERE, "A mime type that overrides other configured type")
+def _force_type(cmd: Cmd, value: str) -> None:
+    core_dir(cmd).force_type = None if value.lower() == "none" else value
+
+
+@directive("AddDefaultCharset", Syntax.TAKE1, ANYWHERE, "The name of the default charset to add to any Content-Type without one or 'Off' to disable", "Off")
+def _add_default_charset(cmd: Cmd, value: str) -> None:
+    v = value.lower()
+    core_dir(cmd).add_default_charset = "" if v == "off" else ("iso-8859-1" if v == "on" else value)
+
+
+@directive("EnableSendfile", Syntax.FLAG, ANYWHERE, "Controls whether sendfile may be used to transmit files", "On")
+def _enable_sendfile(cmd: Cmd, value: str) -> None:
+    core_dir(cmd).enable_sendfile = parse_flag(value)
+
+
+@directive("FileETag", Syntax.RAW_ARGS, ANYWHERE, "Specify components used to construct a file's ETag", "MTime Size")
+def _file_etag(cmd: Cmd, text: str) -> None:
+    words = [w.lower() for w in split_args(text)]
+    allowed = {"inode", "mtime", "size", "all", "none"}
+    parts: list[str] = []
+    for w in words:
+        name = w.lstrip("+-")
+        if name not in allowed:
+            raise cmd.error(f"Unknown keyword '{w}' for FileETag directive")
+        if name == "none":
+            parts = []
+        elif name == "all":
+            parts = ["inode", "mtime", "size"]
+        elif w.startswith("-"):
+            parts = [p for p in parts or ["mtime", "size"] if p != name]
+        elif name not in parts:
+            parts.append(name)
+    core_dir(cmd).file_etag = tuple(p for p in ("inode", "mtime", "size") if p in parts)
+
+
+@directive("ErrorDocument", Syntax.RAW_ARGS, ANYWHERE, "Change responses for HTTP errors")
+def _error_document(cmd: Cmd, text: str) -> None:
+    words = text.split(None, 1)
+    if len(words) != 2:
+        raise cmd.error("ErrorDocument takes two arguments, Change responses for HTTP errors")
+    code_text, what = words
+    if not code_text.isdigit() or not 400 <= int(code_text) <= 599:
+        raise cmd.error(f"Unsupported HTTP response code {code_text}")
+    what = what.strip()
+    if what.startswith('"'):
+        what = what[1:-1] if what.endswith('"') and len(what) > 1 else what[1:]
+        what = '"' + what  # a leading quote marks a literal message, as httpd
+    elif what.lower() == "default":
+        what = ""
+    core_dir(cmd).error_documents[int(code_text)] = what
+
+
+@directive("TraceEnable", Syntax.TAKE1, SERVER_ONLY, "'on' (default), 'off' or 'extended' to trace request body content", "on")
+def _trace_enable(cmd: Cmd, value: str) -> None:
+    if value.lower() not in ("on", "off", "extended"):
+        raise cmd.error("TraceEnable must be one of 'on', 'off', or 'extended'")
+    cmd.config.trace_enable = value.lower() != "off"
+
+
+@directive("HostnameLookups", Syntax.TAKE1, ANYWHERE, "\"on\" to enable, \"off\" to disable reverse DNS lookups, or \"double\" to enable double-reverse DNS lookups", "Off")
+def _hostname_lookups(cmd: Cmd, value: str) -> None:
+    v = value.lower()
+    if v not in ("on", "off", "double"):
+        raise cmd.error("parameter must be 'on', 'off', or 'double'")
+    if v != "off":
+        raise cmd.error("HostnameLookups: only Off is supported (reverse DNS on the request path is not done)")
+
+
+@directive("Listen", Syntax.TAKE12, SERVER_ONLY, "A port number or a numeric IP address and a port number, and an optional protocol")
+def _listen(cmd: Cmd, address: str, proto: str = "http") -> None:
+    host, port = parse_host_port(cmd, address)
+    for existing in cmd.config.listeners:
+        if (existing.host, existing.port) == (host, port):
+            raise cmd.error(f"Cannot define multiple Listeners on the same IP:port")
+    cmd.config.listeners.append(Listener(host, port, proto.lower()))
+
+
+def parse_host_port(cmd: Cmd, address: str) -> tuple[str, int]:
+    host, port_text = "", address
+    if address.startswith("["):
+        inner, _, rest = address[1:].partition("]")
+        host, port_text = inner, rest[1:] if rest.startswith(":") else ""
+    elif ":" in address:
+        host, _, port_text = address.rpartition(":")
+    if not port_text.isdigit():
+        raise cmd.error(f"Port must be specified")
+    port = int(port_text)
+    if not 0 <= port <= 65535:
+        raise cmd.error(f"Port must be specified")
+    return ("" if host == "*" else host), port
+
+
+@directive("ListenBacklog", Syntax.TAKE1, SERVER_ONLY, "Maximum length of the queue of pending connections, as used by listen(2)", "511")
+def _listen_backlog(cmd: Cmd, value: str) -> None:
+    n = _positive_int(cmd, "ListenBacklog", value, allow_zero=False)
+    cmd.config.listen_backlog = n
+
+
+@directive("PidFile", Syntax.TAKE1, SERVER_ONLY, "A file for logging the server process ID", "logs/mpmd.pid")
+def _pid_file(cmd: Cmd, value: str) -> None:
+    cmd.config.pid_file = value
+
+
+@directive("ErrorLog", Syntax.TAKE1, SERVER_VHOST, "The filename of the error log", "logs/error_log")
+def _error_log(cmd: Cmd, value: str) -> None:
+    if value.startswith("|"):
+        raise cmd.error("ErrorLog: piped logs are not supported yet; log to a file or /dev/stderr")
+    cmd.server.error_log = value if value.startswith("syslog") else cmd.path(value)
+
+
+@directive("LogLevel", Syntax.ITERATE, SERVER_VHOST, "Level of verbosity in error logging", "warn")
+def _log_level(cmd: Cmd, *words: str) -> None:
+    for w in words:
+        module, _, level = w.rpartition(":")
+        if level.lower() not in LEVELS:
+            raise cmd.error(
+                "LogLevel requires level keyword: one of emerg/alert/crit/error/warn/notice/info/debug/trace1/.../trace8"
+            )
+        if module:
+            name = module if module.endswith("_module") else module + "_module"
+            cmd.server.module_log_levels[name.removeprefix("mod_")] = LEVELS[level.lower()]
+        else:
+            cmd.server.log_level = LEVELS[level.lower()]
+
+
+@directive("Define", Syntax.TAKE12, SERVER_ONLY, "Define a variable, optionally to a value.  Same as passing -D to the command line.")
+def _define(cmd: Cmd, name: str, value: str = "") -> None:
+    if "$" in name or ":" in name:
+        raise cmd.error("Variable name must not contain ':' or '$'")
+    cmd.config.defines[name] = value
+
+
+@directive("UnDefine", Syntax.TAKE1, SERVER_ONLY, "Undefine the existence of a variable. Undo a Define.")
+def _undefine(cmd: Cmd, name: str) -> None:
+    cmd.config.defines.pop(name, None)
+
+
+@directive("Include", Syntax.TAKE1, ANYWHERE, "Name(s) of the config file(s) to be included; fails if the wildcard does not match at least one file")
+def _include(cmd: Cmd, pattern: str) -> None:
+    cmd.loader.include(cmd, pattern, optional=False)
+
+
+@directive("IncludeOptional", Syntax.TAKE1, ANYWHERE, "Name or pattern of the config file(s) to be included; ignored if the file does not exist or the pattern does not match any files")
+def _include_optional(cmd: Cmd, pattern: str) -> None:
+    cmd.loader.include(cmd, pattern, optional=True)
+
+
+@directive("Mutex", Syntax.ITERATE, SERVER_ONLY, "mutex (or \"default\") and mechanism")
+def _mutex(cmd: Cmd, *args: str) -> None:
+    """Accepted so that copied Apache configs load; mpmd chooses its own mechanisms."""
+
+
+
+# ----------------------------------------------------------------------------
+# Sections
+
+
+def _strip_section_args(cmd: Cmd, name: str, text: str) -> list[str]:
+    args = split_args(text)
+    if not args:
+        raise cmd.error(f"<{name}> directive requires additional arguments")
+    return args
+
+
+def _per_dir_section(kind: str, name: str, regex_form: bool) -> Any:
+    def apply(cmd: Cmd, text: str, children: list[Node]) -> None:
+        if cmd.context & Ctx.DIRECTORY and not (kind == "files" and cmd.section is not None and cmd.section.kind == "directory"):
+            raise cmd.error(f"<{name}> cannot occur within <{cmd.section_kind}> section")
+        args = _strip_section_args(cmd, name, text)
+        pattern = args[-1]
+        is_regex = regex_form or (len(args) == 2 and args[0] == "~")
+        if len(args) > 2 or (len(args) == 2 and args[0] != "~"):
+            raise cmd.error(f"<{name}> takes one argument, or '~' and a regular expression")
+        regex = None
+        if is_regex:
+            try:
+                regex = re.compile(pattern)
+            except re.error as e:
+                raise cmd.error(f"Regex could not be compiled: {e}") from None
+        elif kind == "directory":
+            pattern = cmd.path(pattern) if pattern != "/" else "/"
+        section = Section(kind, pattern, regex, cmd.server.new_dir_conf(), cmd.node.file, cmd.node.line)
+        if cmd.section is not None and kind == "files":
+            # <Files> inside <Directory>: applies to that directory only, as a nested regex on the path
+            outer = cmd.section
+            section = Section("directory", outer.pattern, outer.regex, section.dir, section.file, section.line)
+            section = _files_within(section, pattern, regex)
+        cmd.server.sections.append(section)
+        cmd.walk(children, section=section, context=Ctx.DIRECTORY, section_kind=name)
+
+    return apply
+
+
+def _files_within(section: Section, pattern: str, regex: re.Pattern[str] | None) -> Section:
+    """<Files> nested in <Directory>: a <Files> that also requires the directory."""
+    from fnmatch import translate
+
+    directory = section.pattern.rstrip("/")
+    file_re = regex.pattern if regex is not None else translate(pattern).removesuffix(r"\Z")
+    full = re.compile("^" + re.escape(directory) + "/(?:.*/)?(?:" + file_re + ")$")
+    return replace(section, kind="files_path", pattern=section.pattern, regex=full)
+
+
+def _register_sections() -> tuple[Any, ...]:
+    out = []
+    for name, kind, regex in (
+        ("Directory", "directory", False),
+        ("DirectoryMatch", "directory", True),
+        ("Files", "files", False),
+        ("FilesMatch", "files", True),
+        ("Location", "location", False),
+        ("LocationMatch", "location", True),
+    ):
+        ctx = ANYWHERE if kind == "files" else SERVER_VHOST
+        doc = {
+            "directory": "Container for directives affecting resources located in the specified directories",
+            "files": "Container for directives affecting files matching specified patterns",
+            "location": "Container for directives affecting resources accessed through the specified URL paths",
+        }[kind]
+        out.append(directive("<" + name, Syntax.RAW_ARGS, ctx, doc, section=True)(_per_dir_section(kind, name, regex)))
+    return tuple(out)
+
+
+@directive("<VirtualHost", Syntax.RAW_ARGS, SERVER_ONLY, "Container to map directives to a particular virtual host, takes one or more host addresses", section=True)
+def _virtual_host(cmd: Cmd, text: str, children: list[Node]) -> None:
+    from mpmd.config.server import ServerConfig
+
+    addrs = split_args(text)
+    if not addrs:
+        raise cmd.error("<VirtualHost> directive requires additional arguments")
+    for a in addrs:
+        parse_host_port(cmd, a if ":" in a.rstrip("]") else a + ":0")
+    main = cmd.server
+    vhost = ServerConfig(cmd.config.modules, is_virtual=True, addrs=addrs,
+                         defined_in=cmd.node.file, defined_line=cmd.node.line)
+    # a virtual host starts from the main server's settings (httpd merges them after reading)
+    for attr in ("timeout", "keep_alive", "keep_alive_timeout", "max_keep_alive_requests",
+                 "limit_request_line", "limit_request_field_size", "limit_request_fields",
+                 "document_root", "server_admin", "error_log", "log_level"):
+        setattr(vhost, attr, getattr(main, attr))
+    cmd.config.vhosts.append(vhost)
+    cmd.walk(children, server=vhost, context=Ctx.VHOST, section_kind="VirtualHost")
+
+
+def _negatable(text: str) -> tuple[bool, str]:
+    text = text.strip()
+    if text.startswith("!"):
+        return True, text[1:].strip()
+    return False, text
+
+
+@directive("<IfDefine", Syntax.RAW_ARGS, ANYWHERE, "Container for directives based on existence of command line defines", section=True)
+def _if_define(cmd: Cmd, text: str, children: list[Node]) -> None:
+    negate, name = _negatable(text)
+    if not name:
+        raise cmd.error("<IfDefine> directive requires additional arguments")
+    if (name in cmd.config.defines) != negate:
+        cmd.loader.walk(children, cmd)
+
+
+@directive("<IfModule", Syntax.RAW_ARGS, ANYWHERE, "Container for directives based on existence of specified modules", section=True)
+def _if_module(cmd: Cmd, text: str, children: list[Node]) -> None:
+    negate, name = _negatable(text)
+    if not name:
+        raise cmd.error("<IfModule> directive requires additional arguments")
+    if (module_is_loaded(cmd, name)) != negate:
+        cmd.loader.walk(children, cmd)
+
+
+def module_is_loaded(cmd: Cmd, name: str) -> bool:
+    """<IfModule> accepts status_module, mod_status.c or mod_status."""
+    loaded = cmd.config.modules.by_name
+    if name in loaded:
+        return True
+    base = name.removesuffix(".c").removeprefix("mod_")
+    return base + "_module" in loaded or any(m.source == name for m in loaded.values())
+
+
+@directive("<IfFile", Syntax.RAW_ARGS, ANYWHERE, "Container for directives based on existence of files on disk", section=True)
+def _if_file(cmd: Cmd, text: str, children: list[Node]) -> None:
+    negate, name = _negatable(text)
+    if not name:
+        raise cmd.error("<IfFile> directive requires additional arguments")
+    if os.path.exists(cmd.path(split_args(name)[0])) != negate:
+        cmd.loader.walk(children, cmd)
+
+
+@directive("<IfDirective", Syntax.RAW_ARGS, ANYWHERE, "Container for directives based on existence of named directive", section=True)
+def _if_directive(cmd: Cmd, text: str, children: list[Node]) -> None:
+    negate, name = _negatable(text)
+    if not name:
+        raise cmd.error("<IfDirective> directive requires additional arguments")
+    if (name.lower() in cmd.config.modules.directives) != negate:
+        cmd.loader.walk(children, cmd)
+
+
+class CoreModule(Module):
+    name = "core_module"
+    source = "core.c"
+    static = True
+    directives = (
+        _server_root, _document_root, _server_name, _server_alias, _server_admin,
+        _server_tokens, _server_signature, _timeout, _keep_alive, _keep_alive_timeout,
+        _max_keep_alive_requests, _limit_request_line, _limit_request_field_size,
+        _limit_request_fields, _limit_request_body, _options, _allow_override,
+        _set_handler, _force_type, _add_default_charset, _enable_sendfile, _file_etag,
+        _error_document, _trace_enable, _hostname_lookups, _listen, _listen_backlog,
+        _pid_file, _error_log, _log_level, _define, _undefine, _include,
+        _include_optional, _mutex, *_register_sections(), _virtual_host, _if_define,
+        _if_module, _if_file, _if_directive,
+    )  # fmt: skip
+    hook_order = {"translate_name": LAST}
+
+    def create_dir_config(self) -> CoreDir:
+        return CoreDir()
+
+    def merge_dir_config(self, base: CoreDir, add: CoreDir) -> CoreDir:
+        return merge_core_dir(base, add)
+
+    def translate_name(self, req: Request) -> bool | None:
+        """DocumentRoot + the decoded URL path (Apache's ap_core_translate)."""
+        root = req.server.document_root
+        if not root:
+            return None
+        req.filename = root.rstrip("/") + req.path
+        return True
+
+
+class HttpModule(Module):
+    """http_module: the HTTP protocol itself (no directives of its own, as in httpd)."""
+
+    name = "http_module"
+    source = "http_core.c"
+    static = True
+
+
+def validate(config: Any) -> None:
+    """Whole-configuration checks after reading (httpd's post-read checks)."""
+    if not config.listeners:
+        raise ConfigError("AH00534: mpmd: Configuration error: No listening sockets available, shutting down")

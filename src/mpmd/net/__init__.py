@@ -1,0 +1,1 @@
+"""Networking: the listen sockets (Listen, IPv6, backlog)."""

@@ -1,0 +1,59 @@
+"""Open the sockets named by ``Listen``, with httpd's errors when a bind fails."""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mpmd.config.server import Config, Listener
+
+
+class ListenError(Exception):
+    pass
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def open_listener(listener: Listener, backlog: int) -> socket.socket:
+    host = listener.host
+    if host:
+        family = _family(host)
+    else:
+        family = socket.AF_INET6 if socket.has_ipv6 else socket.AF_INET
+        host = "::" if family == socket.AF_INET6 else "0.0.0.0"
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6 and not listener.host:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # "Listen 80": v4 and v6
+        sock.bind((host, listener.port))
+        sock.listen(backlog)
+    except OSError as e:
+        sock.close()
+        shown = f"[{host}]" if ":" in host else host
+        raise ListenError(
+            f"({e.errno}){e.strerror}: AH00072: make_sock: could not bind to address "
+            f"{shown}:{listener.port}"
+        ) from None
+    return sock
+
+
+def open_listeners(config: Config) -> list[socket.socket]:
+    sockets: list[socket.socket] = []
+    try:
+        for listener in config.listeners:
+            sockets.append(open_listener(listener, config.listen_backlog))
+    except ListenError:
+        for s in sockets:
+            s.close()
+        raise
+    return sockets
+
+
+def describe(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"

@@ -86,6 +86,11 @@ class ErrorLog:
 
 def write_all(fd: int, data: bytes) -> None:
     """Write ``data`` whole; on a short write go on from where it stopped."""
+    try:
+        if os.write(fd, data) == len(data):
+            return
+    except OSError:
+        pass  # the loop below retries, waits or gives up
     view = memoryview(data)
     while view:
         try:

@@ -14,6 +14,7 @@ import http.client
 import os
 import platform
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -22,10 +23,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 
@@ -135,7 +137,7 @@ class Scenario:
     name: str
     wrk_args: tuple[str, ...]  # everything but -d and the URL
     description: str
-    target_vs_reference: float | None = None  # BASELINE req/s >= this × REFERENCE req/s
+    target_vs_reference: float | None = None  # BASELINE req/s >= this x REFERENCE req/s
 
 
 SCENARIOS: list[Scenario] = [
@@ -214,20 +216,32 @@ def wait_ready(proc: subprocess.Popen[bytes], port: int, path: str) -> None:
     raise ServerFailed(f"not ready after {READY_TRIES * READY_INTERVAL:.0f} s ({last_error})")
 
 
+def group_members(pgid: int) -> list[int]:
+    """Live processes of process group `pgid` (a group we created)."""
+    pids = []
+    for pid in psutil.pids():
+        with suppress(OSError):
+            if os.getpgid(pid) == pgid:
+                pids.append(pid)
+    return pids
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM by PID; SIGKILL its whole process group if it lingers."""
+    """SIGTERM the server by PID, SIGKILL it after STOP_GRACE; then SIGKILL by
+    PID whatever it left behind in its process group (orphaned workers)."""
     if proc.poll() is None:
         with suppress(ProcessLookupError):
             os.kill(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=STOP_GRACE)
-            return
         except subprocess.TimeoutExpired:
-            pass
-    # The leader is not reaped yet, so its PID still names our group.
-    with suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+            with suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    # While a member lives, the group's id (the leader's PID) cannot be reused.
+    for pid in group_members(proc.pid):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @contextmanager
@@ -244,7 +258,12 @@ def running(server: Server, root: Path) -> Iterator[tuple[subprocess.Popen[bytes
     with (workdir / "stdout").open("wb") as out, (workdir / "stderr").open("wb") as err:
         try:
             proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, start_new_session=True
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=env,
+                start_new_session=True,
             )
         except OSError as exc:
             raise ServerFailed(f"could not run {argv[0]}: {exc}") from exc
@@ -349,10 +368,23 @@ def run_wrk(scenario: Scenario, url: str, seconds: int) -> WrkResult:
 # The benchmark
 
 
+@dataclass(frozen=True)
+class Live:
+    """A started, ready server."""
+
+    server: Server
+    proc: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+
 @dataclass
 class Run:
-    scenario: Scenario
-    server: Server
+    """One measured wrk run of one server in one scenario."""
+
     wrk: WrkResult | None = None
     cpu: float = 0.0  # server CPU seconds during the measured run
     failure: str = ""
@@ -364,40 +396,102 @@ class Run:
         return self.cpu * 1e6 / self.wrk.requests
 
 
-def bench_server(
-    server: Server, scenarios: list[Scenario], root: Path, duration: int, warmup: int
-) -> list[Run]:
-    runs = []
-    with running(server, root) as (proc, port):
-        url = f"http://127.0.0.1:{port}/"
-        print(f"== {server.name}: pid {proc.pid}, {url}", flush=True)
-        for scenario in scenarios:
-            run = Run(scenario, server)
-            runs.append(run)
-            if proc.poll() is not None:
-                run.failure = f"server exited with status {proc.returncode}"
-            else:
-                try:
-                    if warmup:
-                        run_wrk(scenario, url, warmup)
-                    before = cpu_seconds(proc.pid)
-                    run.wrk = run_wrk(scenario, url, duration)
-                    run.cpu = cpu_seconds(proc.pid) - before
-                except (RuntimeError, subprocess.TimeoutExpired) as exc:
-                    run.failure = str(exc)
-                if proc.poll() is not None:
-                    run.failure = run.failure or f"server died during the run ({proc.returncode})"
-            print(f"   {scenario.name:<14} {describe(run)}", flush=True)
-    return runs
+@dataclass
+class Result:
+    """Every round's run of one server in one scenario; the median speaks for them."""
+
+    scenario: Scenario
+    server: Server
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def median(self) -> Run | None:
+        rated = sorted(((run.wrk.rps, run) for run in self.runs if run.wrk), key=lambda x: x[0])
+        return rated[(len(rated) - 1) // 2][1] if rated else None
+
+    @property
+    def rps(self) -> float | None:
+        median = self.median
+        return median.wrk.rps if median and median.wrk else None
+
+    @property
+    def spread(self) -> float | None:
+        """Half the range of req/s over the rounds, as a fraction of the median."""
+        rates = [run.wrk.rps for run in self.runs if run.wrk]
+        median = self.rps
+        return (max(rates) - min(rates)) / 2 / median if len(rates) > 1 and median else None
+
+    @property
+    def errors(self) -> int:
+        return sum(run.wrk.errors for run in self.runs if run.wrk)
+
+    @property
+    def trouble(self) -> str:
+        """Errors and failures of every round, or ''."""
+        parts = [run.wrk.error_detail() for run in self.runs if run.wrk and run.wrk.errors]
+        parts += [one_line(run.failure) for run in self.runs if run.failure]
+        return "; ".join(parts)
+
+
+def start_all(
+    servers: list[Server], root: Path, stack: ExitStack
+) -> tuple[list[Live], dict[str, str]]:
+    """Start every server (each stopped when `stack` closes); skip those that fail."""
+    live, skipped = [], {}
+    for server in servers:
+        try:
+            proc, port = stack.enter_context(running(server, root))
+        except ServerFailed as exc:
+            first, _, rest = str(exc).partition("\n")
+            skipped[server.name] = first
+            print(f"== {server.name}: SKIPPED, {first}\n{rest}", flush=True)
+            continue
+        live.append(Live(server, proc, port))
+        print(f"== {server.name}: pid {proc.pid}, {live[-1].url}", flush=True)
+    return live, skipped
+
+
+def measure(live: Live, scenario: Scenario, duration: int, warmup: int) -> Run:
+    run = Run()
+    if live.proc.poll() is not None:
+        run.failure = f"server had exited with status {live.proc.returncode}"
+        return run
+    try:
+        if warmup:
+            run_wrk(scenario, live.url, warmup)
+        before = cpu_seconds(live.proc.pid)
+        run.wrk = run_wrk(scenario, live.url, duration)
+        run.cpu = cpu_seconds(live.proc.pid) - before
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        run.failure = str(exc)
+    if live.proc.poll() is not None:
+        run.failure = run.failure or f"server died during the run ({live.proc.returncode})"
+    return run
 
 
 def describe(run: Run) -> str:
     if not run.wrk:
         return f"FAILED: {run.failure}"
-    text = f"{run.wrk.rps:,.0f} req/s, p99 {fmt_latency(run.wrk.p99)}, {fmt_cpu(run)} CPU µs/req"
+    text = f"{run.wrk.rps:>9,.0f} req/s, p99 {fmt_latency(run.wrk.p99)}, {fmt_cpu(run)} CPU µs/req"
     if run.wrk.errors:
         text += f", ERRORS: {run.wrk.error_detail()}"
     return text + (f" ({run.failure})" if run.failure else "")
+
+
+def bench(
+    live: list[Live], scenarios: list[Scenario], duration: int, warmup: int, repeat: int
+) -> list[Result]:
+    """Round after round, each scenario on each server in turn, so that drift in
+    the machine's speed touches every server alike."""
+    results = {(sc.name, lv.server.name): Result(sc, lv.server) for sc in scenarios for lv in live}
+    for round_ in range(1, repeat + 1):
+        for scenario in scenarios:
+            for server in live:
+                run = measure(server, scenario, duration, warmup)
+                results[scenario.name, server.server.name].runs.append(run)
+                where = f"[{round_}/{repeat}] {scenario.name:<14} {server.server.name:<10}"
+                print(f"   {where} {describe(run)}", flush=True)
+    return list(results.values())
 
 
 # ---------------------------------------------------------------------------
@@ -415,35 +509,71 @@ def fmt_cpu(run: Run) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
-def ratio(run: Run, base: Run | None) -> str:
-    if not run.wrk or not base or not base.wrk or not base.wrk.rps:
+def one_line(text: str, width: int = 80) -> str:
+    first = text.strip().split("\n")[0].replace("|", "/")
+    return first if len(first) <= width else first[: width - 1] + "…"
+
+
+def find(results: list[Result], scenario: Scenario, name: str) -> Result | None:
+    return next((r for r in results if r.scenario is scenario and r.server.name == name), None)
+
+
+def ratio_text(result: Result, base: Result | None) -> str:
+    if result.rps is None or base is None or not base.rps:
         return "—"
-    return f"{run.wrk.rps / base.wrk.rps:.2f}×"
+    return f"{result.rps / base.rps:.2f}x"
 
 
-HEADER = ["scenario", "server", "req/s", f"vs {BASELINE}", "p50", "p99", "CPU µs/req", "CPU %", "errors"]
+TEXT_COLUMNS = {"scenario", "server", "errors"}  # the others are numbers: right-aligned
 
 
-def table_rows(runs: list[Run], scenarios: list[Scenario]) -> list[list[str]]:
+def header(repeat: int) -> list[str]:
+    spread = ["±"] if repeat > 1 else []
+    return [
+        "scenario",
+        "server",
+        "req/s",
+        *spread,
+        f"vs {BASELINE}",
+        "p50",
+        "p99",
+        "CPU µs/req",
+        "CPU %",
+        "errors",
+    ]
+
+
+def table_rows(results: list[Result], scenarios: list[Scenario], repeat: int) -> list[list[str]]:
     rows = []
     for scenario in scenarios:
-        mine = [run for run in runs if run.scenario is scenario]
-        base = next((run for run in mine if run.server.name == BASELINE), None)
-        for run in mine:
-            if not run.wrk:
-                rows.append([scenario.name, run.server.name, "FAILED", *["—"] * 5, run.failure])
+        base = find(results, scenario, BASELINE)
+        for result in (r for r in results if r.scenario is scenario):
+            spread = [] if repeat == 1 else ["—"]
+            run = result.median
+            if not run or not run.wrk:
+                rows.append(
+                    [
+                        scenario.name,
+                        result.server.name,
+                        "FAILED",
+                        *spread,
+                        *(["—"] * 5),
+                        result.trouble,
+                    ]
+                )
                 continue
-            errors = str(run.wrk.errors)
-            if run.wrk.errors:
-                errors = f"⚠ {errors} ({run.wrk.error_detail()})"
-            if run.failure:
-                errors += f" ⚠ {run.failure}"
+            if result.spread is not None:
+                spread = [f"{100 * result.spread:.0f}%"]
+            errors = str(result.errors)
+            if result.trouble:
+                errors = f"⚠ {errors} ({result.trouble})"
             rows.append(
                 [
                     scenario.name,
-                    run.server.name,
+                    result.server.name,
                     f"{run.wrk.rps:,.0f}",
-                    ratio(run, base),
+                    *spread,
+                    ratio_text(result, base),
                     fmt_latency(run.wrk.p50),
                     fmt_latency(run.wrk.p99),
                     fmt_cpu(run),
@@ -454,43 +584,45 @@ def table_rows(runs: list[Run], scenarios: list[Scenario]) -> list[list[str]]:
     return rows
 
 
-def versus_reference(runs: list[Run], scenarios: list[Scenario]) -> list[str]:
+def versus_reference(results: list[Result], scenarios: list[Scenario]) -> list[str]:
     """'mpmd vs uvicorn' lines: the targets are stated against REFERENCE."""
     lines = []
     for scenario in scenarios:
-        mine = [run for run in runs if run.scenario is scenario]
-        ref = next((run for run in mine if run.server.name == REFERENCE), None)
-        for run in mine:
-            if not run.server.name.startswith(BASELINE) or not ref or not ref.wrk or not run.wrk:
+        ref = find(results, scenario, REFERENCE)
+        if not ref or not ref.rps:
+            continue
+        for result in results:
+            if result.scenario is not scenario or not result.server.name.startswith(BASELINE):
                 continue
-            value = run.wrk.rps / ref.wrk.rps
-            line = f"{run.server.name} vs {REFERENCE}, {scenario.name}: {value:.2f}×"
-            if run.server.name == BASELINE and scenario.target_vs_reference is not None:
+            if result.rps is None:
+                continue
+            value = result.rps / ref.rps
+            line = f"{result.server.name} vs {REFERENCE}, {scenario.name}: {value:.2f}x"
+            if result.server.name == BASELINE and scenario.target_vs_reference is not None:
                 target = scenario.target_vs_reference
                 verdict = "met" if value >= target else "NOT met"
-                line += f"  (target ≥ {target:.1f}×: {verdict})"
-            if run.wrk.errors or ref.wrk.errors:
+                line += f"  (target ≥ {target:.1f}x: {verdict})"
+            if result.trouble or ref.trouble:
                 line += "  ⚠ a run had errors"
             lines.append(line)
     return lines
 
 
-def text_table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    right = {2, 3, 4, 5, 6, 7}  # numeric columns
+def text_table(head: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head))]
 
     def line(cells: list[str]) -> str:
         return "  ".join(
-            cell.rjust(width) if i in right else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+            cell.ljust(width) if name in TEXT_COLUMNS else cell.rjust(width)
+            for name, cell, width in zip(head, cells, widths, strict=True)
         ).rstrip()
 
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+    return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
 
 
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    align = ["---" if i < 2 or i == 8 else "---:" for i in range(len(header))]
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in [header, align, *rows])
+def markdown_table(head: list[str], rows: list[list[str]]) -> str:
+    align = ["---" if name in TEXT_COLUMNS else "---:" for name in head]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in [head, align, *rows])
 
 
 def machine() -> dict[str, str]:
@@ -505,7 +637,7 @@ def machine() -> dict[str, str]:
         ["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True
     ).stdout.strip()
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),  # noqa: UP017
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} CPUs, {cpu}; {platform.system()} {platform.release()}",
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "wrk": wrk.split(" Copyright")[0].strip() or "?",
@@ -515,41 +647,39 @@ def machine() -> dict[str, str]:
 
 
 def report(
-    runs: list[Run],
+    results: list[Result],
     scenarios: list[Scenario],
     servers: list[Server],
     skipped: dict[str, str],
     info: dict[str, str],
-    duration: int,
+    args: argparse.Namespace,
 ) -> tuple[str, str]:
     """The report as (plain text for the terminal, Markdown for the file)."""
-    rows = table_rows(runs, scenarios)
-    versus = versus_reference(runs, scenarios) or [f"(needs both {BASELINE} and {REFERENCE})"]
-    failed = [run for run in runs if not run.wrk or run.wrk.errors or run.failure]
+    head = header(args.repeat)
+    rows = table_rows(results, scenarios, args.repeat)
+    versus = versus_reference(results, scenarios) or [f"(needs both {BASELINE} and {REFERENCE})"]
+    troubled = [result for result in results if result.trouble]
     notes = [f"{name} did not run: {why}" for name, why in skipped.items()]
-    if failed:
-        notes.append(f"⚠ {len(failed)} run(s) had errors or failed: do not trust their numbers.")
-
-    text = "\n".join(
-        [
-            "",
-            text_table(HEADER, rows),
-            "",
-            *versus,
-            *([""] + notes if notes else []),
-        ]
+    if troubled:
+        notes.append(f"⚠ {len(troubled)} row(s) had errors or failed runs: do not trust them.")
+    rounds = (
+        f"{args.repeat} interleaved rounds, the median round shown, ± = half its req/s range"
+        if args.repeat > 1
+        else "one round"
     )
+
+    text = "\n".join(["", text_table(head, rows), "", *versus, *(["", *notes] if notes else [])])
     md = [
         "# mpmd benchmark",
         "",
         *[f"- {key}: {value}" for key, value in info.items()],
-        f"- each run: {duration} s of wrk after a discarded warm-up; one server at a time",
+        f"- each run: {args.duration} s of wrk after a discarded {args.warmup} s warm-up; {rounds}",
         "",
         "Numbers compare only within this run on this machine.",
         "",
         "## Results",
         "",
-        markdown_table(HEADER, rows),
+        markdown_table(head, rows),
         "",
         f"## {BASELINE} vs {REFERENCE} (req/s ratio)",
         "",
@@ -562,7 +692,7 @@ def report(
         "## Scenarios",
         "",
         *[
-            f"- `{s.name}`: `wrk {' '.join(s.wrk_args)} -d{duration}s URL` — {s.description}"
+            f"- `{s.name}`: `wrk {shlex.join(s.wrk_args)} -d{args.duration}s URL` — {s.description}"
             for s in scenarios
         ],
     ]
@@ -571,7 +701,10 @@ def report(
     return text, "\n".join(md) + "\n"
 
 
-def pick[T: (Server, Scenario)](table: list[T], names: str | None, what: str) -> list[T]:
+Named = TypeVar("Named", Server, Scenario)
+
+
+def pick(table: list[Named], names: str | None, what: str) -> list[Named]:
     if not names:
         return table
     known = {item.name: item for item in table}
@@ -586,13 +719,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--duration", type=int, default=5, help="seconds per measured run (5)")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of discarded warm-up (1)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="interleaved rounds; the median is shown (1)"
+    )
     parser.add_argument("--only", metavar="NAME[,NAME]", help="servers to run (default: all)")
     parser.add_argument("--scenario", metavar="NAME[,NAME]", help="scenarios (default: all)")
     parser.add_argument("--output", type=Path, default=RESULTS_FILE, help="Markdown report path")
     parser.add_argument("--list", action="store_true", help="list servers and scenarios, and exit")
     args = parser.parse_args(argv)
-    if args.duration < 1 or args.warmup < 0:
-        parser.error("--duration must be ≥ 1 and --warmup ≥ 0")
+    if args.duration < 1 or args.warmup < 0 or args.repeat < 1:
+        parser.error("--duration and --repeat must be ≥ 1, --warmup ≥ 0")
     return args
 
 
@@ -602,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
         for server in SERVERS:
             print(f"server    {server.name:<14} {server.description}")
         for scenario in SCENARIOS:
-            print(f"scenario  {scenario.name:<14} wrk {' '.join(scenario.wrk_args)}")
+            print(f"scenario  {scenario.name:<14} wrk {shlex.join(scenario.wrk_args)}")
         return 0
     servers = pick(SERVERS, args.only, "server")
     scenarios = pick(SCENARIOS, args.scenario, "scenario")
@@ -612,23 +748,21 @@ def main(argv: list[str] | None = None) -> int:
     # A SIGTERM unwinds like Ctrl-C does, so every server is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     info = machine()
-    runs: list[Run] = []
-    skipped: dict[str, str] = {}
-    with tempfile.TemporaryDirectory(prefix="mpmd-bench-") as tmp:
-        for server in servers:
-            try:
-                runs += bench_server(server, scenarios, Path(tmp), args.duration, args.warmup)
-            except ServerFailed as exc:
-                first, _, rest = str(exc).partition("\n")
-                skipped[server.name] = first
-                print(f"== {server.name}: SKIPPED, {first}\n{rest}", flush=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="mpmd-bench-") as tmp, ExitStack() as stack:
+            live, skipped = start_all(servers, Path(tmp), stack)
+            results = bench(live, scenarios, args.duration, args.warmup, args.repeat)
+    except KeyboardInterrupt:
+        print("\ninterrupted: every server started has been stopped", file=sys.stderr)
+        return 130
 
-    text, markdown = report(runs, scenarios, servers, skipped, info, args.duration)
+    text, markdown = report(results, scenarios, servers, skipped, info, args)
     print(text)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(markdown)
     print(f"\nwritten to {args.output}")
-    return 0 if runs and not skipped else 1
+    clean = results and not skipped and all(r.median and not r.trouble for r in results)
+    return 0 if clean else 1
 
 
 if __name__ == "__main__":

@@ -56,9 +56,14 @@ def parser() -> argparse.ArgumentParser:
 
 def load(opts: argparse.Namespace, warn: list[str]) -> Config:
     """Read the configuration as httpd would, from the options."""
-    if opts.config_file:
-        root = opts.server_root or os.path.dirname(os.path.abspath(opts.config_file))
-        config_file = opts.config_file if os.path.isabs(opts.config_file) else os.path.join(root, opts.config_file)
+    if opts.config_file and opts.server_root:
+        # httpd: a relative -f is relative to the ServerRoot
+        root = opts.server_root
+        config_file = os.path.join(os.path.abspath(root), opts.config_file)
+    elif opts.config_file:
+        # no -d: the file is found from the working directory and its folder is the ServerRoot
+        config_file = os.path.abspath(opts.config_file)
+        root = os.path.dirname(config_file)
     else:
         root = opts.server_root or str(EMBEDDED_ROOT)
         config_file = str(EMBEDDED_CONF)

@@ -98,10 +98,13 @@ class Loader:
                 node.line,
             )
         if not directive.context & cmd.context:
-            if cmd.context & Ctx.DIRECTORY:
-                message = f"{directive.name} cannot occur within <{cmd.section_kind}> section"
-            elif cmd.context & Ctx.VHOST:
-                message = f"{directive.name} cannot occur within <VirtualHost> section"
+            # httpd: a server-level directive inside <VirtualHost> fails its own
+            # ap_check_cmd_context ("Listen cannot occur within <VirtualHost> section",
+            # "<VirtualHost> ..." with the '>'); any other misplacement fails
+            # invoke_cmd's override check ("<Directory not allowed here").
+            if cmd.context & Ctx.VHOST and directive.context & Ctx.SERVER:
+                shown_name = directive.name + (">" if directive.section else "")
+                message = f"{shown_name} cannot occur within <VirtualHost> section"
             else:
                 message = f"{directive.name} not allowed here"
             raise ConfigError(message, node.file, node.line)
@@ -124,7 +127,8 @@ class Loader:
     def include(self, cmd: Cmd, pattern: str, optional: bool) -> None:
         if self.include_depth >= MAX_INCLUDE_DEPTH:
             raise cmd.error(
-                f"AH00588: Exceeded the maximum include directory nesting level of {MAX_INCLUDE_DEPTH}."
+                f"AH00588: Exceeded the maximum include directory nesting level of "
+                f"{MAX_INCLUDE_DEPTH}. You have probably a recursion somewhere."
             )
         path = cmd.path(pattern)
         if glob.has_magic(path):
@@ -132,7 +136,7 @@ class Loader:
             if not files and not optional:
                 raise cmd.error(
                     f"No matches for the wildcard '{os.path.basename(path)}' in "
-                    f"'{os.path.dirname(path)}', failing"
+                    f"'{os.path.dirname(path)}', failing (use IncludeOptional if required)"
                 )
         elif os.path.isdir(path):
             files = sorted(
@@ -158,7 +162,10 @@ class Loader:
     def load_module(self, cmd: Cmd, name: str, path: str) -> None:
         modules = self.config.modules
         if name in modules.by_name:
-            self.warn(f"AH01574: module {name} is already loaded, skipping")
+            if name not in modules.shared:
+                self.warn(f"AH01575: module {name} is built-in and can't be loaded")
+            else:
+                self.warn(f"AH01574: module {name} is already loaded, skipping")
             return
         cls = self.builtin.get(name)
         if cls is None:
@@ -219,7 +226,14 @@ def read_config(
     for i, line in enumerate(before, start=1):
         loader.walk(parse_text(line, f"-C directive {i}"), root)
     if config_file is not None:
-        loader.walk(parse_file(config_file), root)
+        try:
+            nodes = parse_file(config_file)
+        except ConfigError as e:
+            if e.file is not None:
+                raise
+            # httpd: "httpd: Could not open configuration file ...", no line to point at
+            raise ConfigError(f"mpmd: {e.message}") from None
+        loader.walk(nodes, root)
     elif default_text is not None:
         loader.walk(parse_text(default_text, shown), root)
     for i, line in enumerate(after, start=1):

@@ -76,7 +76,7 @@ def parse_text(text: str, file: str) -> list[Node]:
         if line.startswith("<"):
             if not line.endswith(">"):
                 word = line[1:].split(None, 1)[0]
-                raise ConfigError(f"<{word} directive missing closing '>'", file, number)
+                raise ConfigError(f"<{word}> directive missing closing '>'", file, number)
             inner = line[1:-1].strip()
             parts = inner.split(None, 1)
             if not parts:
@@ -99,16 +99,15 @@ def parse_file(path: str) -> list[Node]:
         with open(path, encoding="utf-8", errors="surrogateescape") as f:
             text = f.read()
     except OSError as e:
-        raise ConfigError(
-            f"AH00529: {path}: Could not open configuration file {path}: {e.strerror}"
-        ) from None
+        raise ConfigError(f"Could not open configuration file {path}: {e.strerror}") from None
     return parse_text(text, path)
 
 
 def split_args(text: str) -> list[str]:
     """Split arguments as Apache's ``ap_getword_conf``: whitespace, or "..."/'...' quotes.
 
-    Inside quotes a backslash escapes the quote character.
+    A backslash escapes a backslash, and inside quotes the quote character too
+    (httpd's ``substring_conf``).
     """
     words: list[str] = []
     i, n = 0, len(text)
@@ -133,7 +132,7 @@ def split_args(text: str) -> list[str]:
             start = i
             while i < n and not text[i].isspace():
                 i += 1
-            words.append(text[start:i])
+            words.append(text[start:i].replace("\\\\", "\\"))
     return words
 
 

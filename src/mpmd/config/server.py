@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import ModuleSet
@@ -45,6 +46,12 @@ class Section:
         base = self.pattern.rstrip("/") or "/"
         if base == "/":
             return True
+        if "*" in base or "?" in base or "[" in base:
+            # httpd's wildcard form (<Directory "/srv/*/htdocs">): the pattern's
+            # components against as many leading components of the directory
+            depth = base.count("/")
+            parts = directory.split("/")
+            return len(parts) > depth and fnmatchcase("/".join(parts[: depth + 1]), base)
         return directory == base or directory.startswith(base + "/")
 
     def matches_file(self, filename: str) -> bool:
@@ -53,8 +60,6 @@ class Section:
         basename = os.path.basename(filename)
         if self.regex is not None:
             return self.regex.search(basename) is not None
-        from fnmatch import fnmatchcase
-
         return fnmatchcase(basename, self.pattern)
 
     def matches_location(self, uri: str) -> bool:

@@ -147,6 +147,9 @@ class Connection:
                 self.error = (501, f"Unknown Transfer-Encoding: {value.decode('latin-1')}")
                 raise ParseAbort("transfer-encoding")
             req.chunked_in = True
+        elif lname == b"connection":
+            if b"keep-alive" in value.lower():
+                req.keep_alive_token = True
         elif lname == b"expect":
             if value.strip().lower() == b"100-continue":
                 req.expect_continue = True
@@ -165,6 +168,10 @@ class Connection:
         req.version = "HTTP/" + version
         target = b"".join(self.url_parts).decode("latin-1")
         req.target = target
+        limit = self.server.limit_request_line
+        if len(req.method) + len(target) + 10 > limit:
+            # httpd's LimitRequestLine counts the whole "METHOD SP target SP HTTP/x.y" line
+            self._abort(414, "request failed: URI too long (longer than %d)" % limit)
         if version == "1.1":
             req.http_minor = 1
         elif version == "1.0":
@@ -401,6 +408,8 @@ class Connection:
             and server.keep_alive
             and status not in DROPS_CONNECTION
             and self.site.accepting
+            # a client still waiting for 100 Continue will not send the body: close (as httpd)
+            and not (req.expect_continue and not req.continue_sent and not req.body_done)
         )
         out: list[str] = []
         for name, value in headers:
@@ -434,13 +443,16 @@ class Connection:
             limit = server.max_keep_alive_requests
             if limit and self.requests >= limit:
                 keep = False
-        if keep:
+        if not keep:
+            out.append("Connection: close\r\n\r\n")
+        elif req.keep_alive_token:
+            # httpd's ap_set_keepalive: Keep-Alive goes back only to a client that sent the token
             left = server.max_keep_alive_requests - self.requests if server.max_keep_alive_requests else 0
             ka = f"Keep-Alive: timeout={int(server.keep_alive_timeout)}"
             out.append(f"{ka}, max={left}\r\n" if left else f"{ka}\r\n")
             out.append("Connection: Keep-Alive\r\n\r\n")
         else:
-            out.append("Connection: close\r\n\r\n")
+            out.append("\r\n")
         req.close_after = not keep
         req.content_length_out = content_length
         head = (line or status_line(status)) + date_cache.header() + self.site.server_header + "".join(out).encode("latin-1")

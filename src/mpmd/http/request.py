@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class Request:
     __slots__ = (
         "conn", "server", "method", "target", "uri", "path", "query", "version",
-        "http_minor", "header_list", "_headers_in", "start_time", "keep_alive",
+        "http_minor", "header_list", "_headers_in", "start_time", "keep_alive", "keep_alive_token",
         "expect_continue", "continue_sent", "chunked_in", "content_length",
         "body_chunks", "body_received", "body_done", "body_limit", "body_read",
         "filename", "path_info", "handler", "content_type", "dir", "env", "notes",
@@ -45,6 +45,7 @@ class Request:
         self.start_perf = start_perf
         self.end_perf = 0.0
         self.keep_alive = False
+        self.keep_alive_token = False  # the client sent "Connection: keep-alive"
         self.expect_continue = False
         self.continue_sent = False
         self.chunked_in = False
@@ -148,59 +149,90 @@ class Request:
 
 
 class Body:
-    """``wsgi.input``: reads exactly the request body (Content-Length or chunked), never past it."""
+    """``wsgi.input``: reads exactly the request body (Content-Length or chunked), never past it.
 
-    __slots__ = ("_buf", "conn", "req")
+    The unread bytes are ``_buf[_pos:]``, one parsed piece of the body: reads slice it
+    and join whole pieces once, so a large read costs one copy, not one per recv().
+    """
+
+    __slots__ = ("_buf", "_pos", "conn", "req")
 
     def __init__(self, req: Request) -> None:
         self.req = req
         self.conn = req.conn
         self._buf = b""
+        self._pos = 0
 
-    def _more(self) -> bool:
-        """Move parsed body bytes into the buffer; read from the socket if none. False at end."""
+    def _next_piece(self) -> bytes:
+        """The next parsed piece of the body, reading the socket if none is parsed; b"" at the end."""
         req = self.req
-        while not req.body_chunks:
-            if req.body_done:
-                return False
-            self.conn.read_body(req)
-        chunk = req.body_chunks.popleft()
-        req.body_read += len(chunk)
-        self._buf = self._buf + chunk if self._buf else chunk
-        return True
+        chunks = req.body_chunks
+        while True:
+            while not chunks:
+                if req.body_done:
+                    return b""
+                self.conn.read_body(req)
+            chunk = chunks.popleft()
+            if chunk:  # b"" means the end to our callers
+                req.body_read += len(chunk)
+                return chunk
 
     def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            while self._more():
-                pass
-            data, self._buf = self._buf, b""
-            return data
-        while len(self._buf) < size and self._more():
-            pass
-        data, self._buf = self._buf[:size], self._buf[size:]
-        return data
+        buf, pos = self._buf, self._pos
+        have = len(buf) - pos
+        want = -1 if size is None or size < 0 else size
+        if 0 <= want <= have:
+            self._pos = pos + want
+            return buf[pos : pos + want]
+        parts = [buf[pos:]] if have else []
+        while want < 0 or have < want:
+            chunk = self._next_piece()
+            if not chunk:
+                break
+            parts.append(chunk)
+            have += len(chunk)
+        self._buf, self._pos = b"", 0
+        if 0 <= want < have:  # keep the rest of the last piece for the next read
+            last = parts[-1]
+            cut = len(last) - (have - want)
+            parts[-1] = last[:cut]
+            self._buf, self._pos = last, cut
+        return b"".join(parts)
 
     def read1(self, size: int = -1) -> bytes:
-        if not self._buf:
-            self._more()
-        if size < 0:
-            size = len(self._buf)
-        data, self._buf = self._buf[:size], self._buf[size:]
-        return data
+        buf, pos = self._buf, self._pos
+        if pos >= len(buf):
+            buf, pos = self._next_piece(), 0
+            self._buf = buf
+        end = len(buf) if size < 0 else min(len(buf), pos + size)
+        self._pos = end
+        return buf[pos:end]
 
     def readline(self, size: int | None = -1) -> bytes:
         limit = -1 if size is None else size
-        while True:
-            i = self._buf.find(b"\n")
-            if i >= 0 and (limit < 0 or i < limit):
-                data, self._buf = self._buf[: i + 1], self._buf[i + 1 :]
-                return data
-            if 0 <= limit <= len(self._buf):
-                data, self._buf = self._buf[:limit], self._buf[limit:]
-                return data
-            if not self._more():
-                data, self._buf = self._buf, b""
-                return data
+        buf, pos = self._buf, self._pos
+        i = buf.find(b"\n", pos)
+        if i >= 0 and (limit < 0 or i - pos < limit):
+            self._pos = i + 1
+            return buf[pos : i + 1]
+        have = len(buf) - pos
+        if 0 <= limit <= have:
+            self._pos = pos + limit
+            return buf[pos : pos + limit]
+        parts = [buf[pos:]] if have else []
+        while True:  # the line goes on in the next pieces
+            chunk = self._next_piece()
+            if not chunk:
+                self._buf, self._pos = b"", 0
+                return b"".join(parts)
+            end = chunk.find(b"\n") + 1 or len(chunk)
+            if limit >= 0:
+                end = min(end, limit - have)
+            parts.append(chunk[:end])
+            have += end
+            if end < len(chunk) or chunk[end - 1] == 10 or have == limit:
+                self._buf, self._pos = chunk, end
+                return b"".join(parts)
 
     def readlines(self, hint: int = -1) -> list[bytes]:
         lines: list[bytes] = []

@@ -214,6 +214,7 @@ class Site:
         sub.version, sub.http_minor = req.version, req.http_minor
         sub.header_list = req.header_list
         sub.keep_alive = req.keep_alive and status not in DROPS_CONNECTION
+        sub.keep_alive_token = req.keep_alive_token
         sub.target = url
         path, _, query = url.partition("?")
         sub.uri = sub.path = path

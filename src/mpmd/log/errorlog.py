@@ -87,12 +87,15 @@ class ErrorLog:
 def write_all(fd: int, data: bytes) -> None:
     """Write ``data`` whole; on a short write go on from where it stopped."""
     try:
-        if os.write(fd, data) == len(data):
-            return
+        written = os.write(fd, data)
     except OSError:
-        pass  # the loop below retries, waits or gives up
-    view = memoryview(data)
-    while view:
+        written = 0  # the loop below retries, waits or gives up
+    if written == len(data):
+        return
+    view = memoryview(data)[written:]
+    for _ in range(10_000):  # bounded: a reader that never drains must not hang a worker
+        if not view:
+            return
         try:
             n = os.write(fd, view)
         except InterruptedError:

@@ -20,6 +20,7 @@ from mpmd.config.registry import (
     ANYWHERE,
     DIRECTORY_ONLY,
     LAST,
+    REALLY_LAST,
     SERVER_ONLY,
     SERVER_VHOST,
     Ctx,
@@ -30,6 +31,7 @@ from mpmd.config.registry import (
 )
 from mpmd.config.server import Listener, Section
 from mpmd.log.levels import LEVELS
+from mpmd.modules.static import default_handler
 
 if TYPE_CHECKING:
     from mpmd.config.loader import Cmd
@@ -133,7 +135,7 @@ def _server_root(cmd: Cmd, path: str) -> None:
 @directive("DocumentRoot", Syntax.TAKE1, SERVER_VHOST, "Root directory of the document tree", "htdocs")
 def _document_root(cmd: Cmd, path: str) -> None:
     full = cmd.path(path)
-    if not os.path.isdir(full) and not cmd.loader.config.defines.get("__SKIP_DOCROOT_CHECK") == "1":
+    if not os.path.isdir(full) and "__SKIP_DOCROOT_CHECK" not in cmd.config.defines:
         cmd.warn(f"AH00112: Warning: DocumentRoot [{full}] does not exist")
     cmd.server.document_root = full
 
@@ -155,8 +157,10 @@ def _server_name(cmd: Cmd, value: str) -> None:
     cmd.server.port = port
 
 
-@directive("ServerAlias", Syntax.ITERATE, Ctx.VHOST, "A name or names alternately used to access the server")
+@directive("ServerAlias", Syntax.ITERATE, SERVER_VHOST, "A name or names alternately used to access the server")
 def _server_alias(cmd: Cmd, *names: str) -> None:
+    if not cmd.server.is_virtual:
+        raise cmd.error("ServerAlias only used in <VirtualHost>")
     cmd.server.server_aliases.extend(names)
 
 
@@ -269,17 +273,21 @@ def _options(cmd: Cmd, text: str) -> None:
         if name.lower() == "none":
             if sign:
                 raise cmd.error(f"Illegal option {w}")
-            conf.options, conf.options_add, conf.options_remove = 0, 0, 0
-            return
+            continue  # adds no option: "Options None Indexes" is Indexes, as httpd
         bit = OPTION_NAMES.get(name.lower())
         if bit is None:
             raise cmd.error(f"Illegal option {name}")
+        # +/- also change an absolute Options set earlier in the same section (httpd's set_options)
         if sign == "+":
             conf.options_add |= bit
             conf.options_remove &= ~bit
+            if conf.options is not None:
+                conf.options |= bit
         elif sign == "-":
             conf.options_remove |= bit
             conf.options_add &= ~bit
+            if conf.options is not None:
+                conf.options &= ~bit
         else:
             absolute |= bit
     if not any(relative):
@@ -419,23 +427,25 @@ def _log_level(cmd: Cmd, *words: str) -> None:
         module, _, level = w.rpartition(":")
         if level.lower() not in LEVELS:
             raise cmd.error(
-                "LogLevel requires level keyword: one of emerg/alert/crit/error/warn/notice/info/debug/trace1/.../trace8"
+                "Log level keyword must be one of emerg/alert/crit/error/warn/notice/info/debug/trace1/.../trace8"
             )
         if module:
-            name = module if module.endswith("_module") else module + "_module"
-            cmd.server.module_log_levels[name.removeprefix("mod_")] = LEVELS[level.lower()]
+            if not module_is_loaded(cmd, module):
+                raise cmd.error(f"Cannot find module '{module}'")
+            base = module.removesuffix(".c").removeprefix("mod_").removesuffix("_module")
+            cmd.server.module_log_levels[base + "_module"] = LEVELS[level.lower()]
         else:
             cmd.server.log_level = LEVELS[level.lower()]
 
 
-@directive("Define", Syntax.TAKE12, SERVER_ONLY, "Define a variable, optionally to a value.  Same as passing -D to the command line.")
+@directive("Define", Syntax.TAKE12, SERVER_VHOST, "Define a variable, optionally to a value.  Same as passing -D to the command line.")
 def _define(cmd: Cmd, name: str, value: str = "") -> None:
     if "$" in name or ":" in name:
         raise cmd.error("Variable name must not contain ':' or '$'")
     cmd.config.defines[name] = value
 
 
-@directive("UnDefine", Syntax.TAKE1, SERVER_ONLY, "Undefine the existence of a variable. Undo a Define.")
+@directive("UnDefine", Syntax.TAKE1, SERVER_VHOST, "Undefine the existence of a variable. Undo a Define.")
 def _undefine(cmd: Cmd, name: str) -> None:
     cmd.config.defines.pop(name, None)
 
@@ -614,7 +624,7 @@ class CoreModule(Module):
         _include_optional, _mutex, *_register_sections(), _virtual_host, _if_define,
         _if_module, _if_file, _if_directive,
     )  # fmt: skip
-    hook_order = {"translate_name": LAST}
+    hook_order = {"translate_name": LAST, "handler": REALLY_LAST}
 
     def create_dir_config(self) -> CoreDir:
         return CoreDir()
@@ -629,6 +639,12 @@ class CoreModule(Module):
             return None
         req.filename = root.rstrip("/") + req.path
         return True
+
+    def handler(self, req: Request) -> bool | None:
+        """httpd's default handler: a file from disk (static.py), when no other handler is set."""
+        if req.handler is not None and req.handler != "default-handler":
+            return None
+        return default_handler(req)
 
 
 class HttpModule(Module):

@@ -8,7 +8,6 @@ A timeout answers 408. ``0`` disables a stage (then ``Timeout`` applies).
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from mpmd.config.registry import SERVER_VHOST, Module, Syntax, directive
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
 
 Stage = tuple[float, float, float]  # initial, maximum (0: none), MinRate bytes/s (0: none)
 DEFAULTS: dict[str, Stage] = {"header": (20.0, 40.0, 500.0), "body": (20.0, 0.0, 500.0)}
-_ARG = re.compile(r"^(handshake|header|body)=(\d+)(?:-(\d+))?(?:,minrate=(\d+))?$", re.IGNORECASE)
 
 
 @directive(
@@ -32,17 +30,48 @@ _ARG = re.compile(r"^(handshake|header|body)=(\d+)(?:-(\d+))?(?:,minrate=(\d+))?
 def _request_read_timeout(cmd: Cmd, *args: str) -> None:
     conf: dict[str, Stage | None] = cmd.server_conf("reqtimeout_module")
     for arg in args:
-        m = _ARG.match(arg)
-        if m is None:
-            raise cmd.error(f"RequestReadTimeout: unknown timeout argument '{arg}'")
-        stage, initial, maximum, rate = m.group(1).lower(), int(m.group(2)), m.group(3), m.group(4)
-        if maximum is not None and int(maximum) < initial:
-            raise cmd.error("RequestReadTimeout: maximum timeout must be larger than initial timeout")
-        if maximum is not None and rate is None:
-            raise cmd.error("RequestReadTimeout: Must set MinRate option if using timeout range")
-        if stage == "handshake":
+        key, eq, value = arg.partition("=")
+        if not eq:
+            raise cmd.error(
+                "Invalid RequestReadTimeout parameter. Parameter must be in the form 'key=value'"
+            )
+        try:
+            stage = parse_stage(key.lower(), value)
+        except ValueError as e:
+            raise cmd.error(f"RequestReadTimeout: {key}={value}: {e}") from None
+        if key.lower() == "handshake":
             continue  # no TLS yet: nothing to time
-        conf[stage] = None if initial == 0 else (float(initial), float(maximum or 0), float(rate or 0))
+        conf[key.lower()] = None if stage[0] == 0 else stage
+
+
+def parse_stage(key: str, value: str) -> Stage:
+    """One ``key=value`` of RequestReadTimeout, with mod_reqtimeout's messages."""
+    if key not in ("handshake", "header", "body"):
+        raise ValueError("Unknown RequestReadTimeout parameter")
+    maximum = rate = 0
+    initial_text, found, rate_text = value.lower().partition(",minrate=")
+    if found:
+        rate = _non_negative(rate_text)
+        if rate == 0:
+            raise ValueError("Minimum data rate must be larger than 0")
+        initial_text, dash, max_text = initial_text.partition("-")
+        if dash:
+            maximum = _non_negative(max_text)
+    elif "-" in value:
+        raise ValueError("Must set MinRate option if using timeout range")
+    initial = _non_negative(initial_text)
+    if maximum and initial >= maximum:
+        raise ValueError("Maximum timeout must be larger than initial timeout")
+    return float(initial), float(maximum), float(rate)
+
+
+def _non_negative(text: str) -> int:
+    digits = len(text) - len(text.lstrip("0123456789"))
+    if digits == 0:
+        raise ValueError(f"Value '{text}' not numerical")
+    if digits < len(text):
+        raise ValueError(f"Cannot parse '{text[digits:]}'")
+    return int(text)
 
 
 class ReqTimeoutModule(Module):

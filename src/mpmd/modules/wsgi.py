@@ -240,7 +240,16 @@ class WsgiResponse:
         req = self.req
         if not req.head_sent:
             self._start(None)
+        if self.has_length:
+            data = self._clip(data)
         req.write(data)
+
+    def _clip(self, data: bytes) -> bytes:
+        """PEP 3333: send no more than the app's Content-Length (the rest would be read
+        as the next response on a keep-alive connection)."""
+        req = self.req
+        left = (req.content_length_out or 0) - req.bytes_sent
+        return data if len(data) <= left else data[: max(left, 0)]
 
     def send_single(self, body: bytes) -> None:
         """A one-item body: send head and body in one write with an exact Content-Length."""
@@ -248,8 +257,12 @@ class WsgiResponse:
             self.write(body)
             return
         req = self.req
-        if not req.head_sent:
-            self._start(len(body) if body or not self.has_length else None)
+        if self.has_length:  # the app's own Content-Length is the one that goes out
+            if not req.head_sent:
+                self._start(None)
+            body = self._clip(body)
+        elif not req.head_sent:
+            self._start(len(body))
         req.write(body)
 
     def send_file(self, wrapper: FileWrapper) -> bool:
@@ -370,7 +383,8 @@ class WsgiModule(Module):
                 continue
             text = value.decode("latin-1")
             if key in environ:
-                text = environ[key] + "," + text
+                # httpd (apr_table_merge, hence mod_wsgi) joins repeated fields with ", "
+                text = environ[key] + ", " + text
             environ[key] = text
         if req.env:
             environ.update(req.env)

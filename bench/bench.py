@@ -720,7 +720,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=5, help="seconds per measured run (5)")
     parser.add_argument("--warmup", type=int, default=1, help="seconds of discarded warm-up (1)")
     parser.add_argument(
-        "--repeat", type=int, default=1, help="interleaved rounds; the median is shown (1)"
+        "--repeat", type=int, default=3, help="interleaved rounds; the median is shown (3)"
     )
     parser.add_argument("--only", metavar="NAME[,NAME]", help="servers to run (default: all)")
     parser.add_argument("--scenario", metavar="NAME[,NAME]", help="scenarios (default: all)")

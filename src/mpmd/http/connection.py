@@ -11,6 +11,7 @@ Python's ``settimeout`` would poll before every recv.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import struct
 import time
@@ -34,6 +35,9 @@ DRAIN_LIMIT = 1 << 20  # unread body bytes we discard to keep a connection alive
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 )
+
+
+METHOD_TOKEN = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}) ")  # RFC 9110 5.6.2 token
 
 
 class ParseAbort(Exception):
@@ -98,6 +102,7 @@ class Connection:
         self.closed = False
         self._rcvtimeo = -1.0
         self._body_deadline = 0.0
+        self._body_cap = 0.0
         server = site.main
         self.server = server
         self.max_head = (
@@ -124,7 +129,7 @@ class Connection:
     def on_url(self, url: bytes) -> None:
         self.url_parts.append(url)
         if sum(map(len, self.url_parts)) > self.server.limit_request_line:
-            self._abort(414, "request failed: URI too long (longer than %d)" % self.server.limit_request_line)
+            self._abort(414, f"request failed: URI too long (longer than {self.server.limit_request_line})")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         req = self.cur
@@ -171,7 +176,7 @@ class Connection:
         limit = self.server.limit_request_line
         if len(req.method) + len(target) + 10 > limit:
             # httpd's LimitRequestLine counts the whole "METHOD SP target SP HTTP/x.y" line
-            self._abort(414, "request failed: URI too long (longer than %d)" % limit)
+            self._abort(414, f"request failed: URI too long (longer than {limit})")
         if version == "1.1":
             req.http_minor = 1
         elif version == "1.0":
@@ -271,7 +276,16 @@ class Connection:
             if self.error is None:
                 self.error = (400, "malformed request")
         except httptools.HttpParserInvalidMethodError:
-            self.error = (501, "Invalid method in request")
+            # llhttp rejects every method outside its list. httpd answers a well-formed token it
+            # does not implement with 501, and bytes that are no method at all (TLS on a plain
+            # port, noise) with 400. The bad request is taken to start this read.
+            token = METHOD_TOKEN.match(data)
+            if token is None:
+                self.error = (400, "Invalid method in request")
+            else:
+                if self.cur is not None:
+                    self.cur.method = token.group(1).decode("ascii")
+                self.error = (501, "Invalid method in request")
         except httptools.HttpParserError as e:
             self.error = (400, f"Bad request: {e}")
         except ValueError:  # a Content-Length llhttp accepted but int() did not
@@ -324,7 +338,7 @@ class Connection:
         req = self.cur
         if req is None or req in self.ready:
             req = Request(self, time.time(), time.perf_counter())
-        if not req.method:
+        if not req.method and self.url_parts:  # llhttp's method is valid only once a URL began
             try:
                 req.method = self.parser.get_method().decode("ascii")
             except Exception:
@@ -349,16 +363,24 @@ class Connection:
             raise BodyError(status, note)
         if req.expect_continue and not req.continue_sent:
             req.continue_sent = True
-            self._send(b"HTTP/1.1 100 Continue\r\n\r\n")
+            if self.pending is not None or not req.head_sent:  # no byte of the response out yet
+                self._send(b"HTTP/1.1 100 Continue\r\n\r\n")
         server = self.server
-        initial, _maximum, rate = server.body_read_timeout or (server.timeout, 0.0, 0.0)
-        now = time.time()
-        if not self._body_deadline:
-            self._body_deadline = now + initial
-        timeout = self._body_deadline - now
-        if timeout <= 0:
-            self.error = (408, "Request body read timeout")
-            raise BodyError(408, "Request body read timeout")
+        stage = server.body_read_timeout
+        if stage is None:
+            # without mod_reqtimeout, httpd's Timeout bounds each read, not the whole body:
+            # a large upload arriving steadily must not be cut off
+            timeout = server.timeout
+        else:
+            initial, maximum, _rate = stage
+            now = time.time()
+            if not self._body_deadline:
+                self._body_deadline = now + initial
+                self._body_cap = now + maximum if maximum else float("inf")
+            timeout = min(self._body_deadline, self._body_cap) - now
+            if timeout <= 0:
+                self.error = (408, "Request body read timeout")
+                raise BodyError(408, "Request body read timeout")
         data = self._recv(timeout)
         if data is None:
             self.error = (408, "Request body read timeout")
@@ -366,8 +388,8 @@ class Connection:
         if not data:
             self.error = (400, "client closed the connection before the whole body arrived")
             raise BodyError(400, "client closed the connection before the whole body arrived")
-        if rate:
-            self._body_deadline += len(data) / rate
+        if stage is not None and stage[2]:
+            self._body_deadline += len(data) / stage[2]  # MinRate extends the deadline
         self._feed(data)
         if self.error is not None and not req.body_chunks:
             status, note = self.error
@@ -408,8 +430,7 @@ class Connection:
             and server.keep_alive
             and status not in DROPS_CONNECTION
             and self.site.accepting
-            # a client still waiting for 100 Continue will not send the body: close (as httpd)
-            and not (req.expect_continue and not req.continue_sent and not req.body_done)
+            and (req.body_done or self._can_drain(req))
         )
         out: list[str] = []
         for name, value in headers:
@@ -536,6 +557,13 @@ class Connection:
             site.log_exception(f"MP00001: unexpected error on connection: {e!r}", self.client_label)
         finally:
             self.close()
+
+    def _can_drain(self, req: Request) -> bool:
+        """Will ``_drain`` keep the connection after this response? (Then it may say keep-alive.)"""
+        if req.expect_continue and not req.continue_sent:
+            return False  # the client waits for 100 Continue and will not send the body (as httpd)
+        length = req.content_length
+        return length is None or length - req.body_read <= DRAIN_LIMIT
 
     def _drain(self, req: Request) -> bool:
         """Discard the unread rest of a body so the next request can be read (or give up)."""

@@ -105,6 +105,7 @@ def error_page(
     admin: str = "[no address given]",
     note: str = "",
     signature: str = "",
+    recursive_error: int = 0,
 ) -> bytes:
     """Apache's default error page for ``status`` (ap_send_error_response)."""
     reason = REASONS.get(status, "")
@@ -115,6 +116,11 @@ def error_page(
     ]
     if note and status in (400, 413, 414, 431, 501):
         body.append(f"<p>{html.escape(note)}</p>\n")
+    if recursive_error:
+        body.append(
+            f"<p>Additionally, a {recursive_error} {REASONS.get(recursive_error, '')}\n"
+            "error was encountered while trying to use an ErrorDocument to handle the request.</p>\n"
+        )
     if signature:
         body.append(f"<hr>\n{signature}")
     body.append("</body></html>\n")

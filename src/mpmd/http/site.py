@@ -173,6 +173,7 @@ class Site:
         dirconf = req.dir or req.server.dir_defaults
         core = dirconf["core_module"]
         doc = core.error_documents.get(status)
+        recursive_error = 0
         if doc and not req.notes.get("error_document"):
             if doc.startswith('"'):
                 req.respond(status, [("Content-Type", HTML), *headers], doc[1:].encode("utf-8"))
@@ -180,8 +181,10 @@ class Site:
             if "://" in doc:
                 req.respond(302, [("Location", doc), ("Content-Type", HTML)], error_page(302, location=doc))
                 return
-            if doc.startswith("/") and self.error_document(req, status, doc):
-                return
+            if doc.startswith("/"):
+                recursive_error = self.error_document(req, status, doc)
+                if not recursive_error:
+                    return
         location = next((v for k, v in headers if k.lower() == "location"), None)
         body = error_page(
             status,
@@ -191,6 +194,7 @@ class Site:
             req.server.server_admin,
             note if status != 500 else "",
             self.signature(req, core.server_signature),
+            recursive_error,
         )
         if req.method == "HEAD":
             req.respond(status, [("Content-Type", HTML), *headers], b"", content_length=len(body))
@@ -206,8 +210,12 @@ class Site:
             text = f'{self.banner} Server at <a href="mailto:{html.escape(req.server.server_admin)}">{html.escape(name)}</a> Port {req.conn.local_port}'
         return f"<address>{text}</address>\n"
 
-    def error_document(self, req: Request, status: int, url: str) -> bool:
-        """ErrorDocument with a local URL: an internal redirect that keeps the error status."""
+    def error_document(self, req: Request, status: int, url: str) -> int:
+        """ErrorDocument with a local URL: an internal redirect that keeps the error status.
+
+        Returns 0 when served, else the status the redirect itself failed with (httpd then
+        sends its own page for ``status``, saying so).
+        """
         sub = Request(req.conn, req.start_time, req.start_perf)
         sub.server = req.server
         sub.method = "HEAD" if req.method == "HEAD" else "GET"
@@ -231,16 +239,23 @@ class Site:
         try:
             self.process(sub)
             sub.end()
-        except HttpError:
+        except HttpError as e:
             if sub.head_sent:
                 raise
-            return False
+            return e.status
+        except ClientGone:
+            raise
+        except Exception as e:
+            if sub.head_sent:
+                raise
+            self.log_exception(f"MP00006: exception while serving ErrorDocument {url}: {e!r}", req.conn.client_label)
+            return 500
         req.status = sub.status
         req.bytes_sent, req.header_bytes = sub.bytes_sent, sub.header_bytes
         req.head_sent, req.done = True, True
         req.close_after = sub.close_after
         req.content_type = sub.content_type
-        return True
+        return 0
 
 
 def describe(obj: Any) -> str:

@@ -60,7 +60,7 @@ class Cmd:
         self.loader.walk(nodes, self.with_changes(**changes))
 
     def with_changes(self, **changes: Any) -> Cmd:
-        values = {
+        values: dict[str, Any] = {
             "loader": self.loader,
             "config": self.config,
             "server": self.server,

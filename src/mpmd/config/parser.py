@@ -74,13 +74,18 @@ def parse_text(text: str, file: str) -> list[Node]:
             body = stack[-1].children if stack else root  # type: ignore[assignment]
             continue
         if line.startswith("<"):
+            words = line[1:].split(None, 1)
+            if not words or words[0] == ">":
+                raise ConfigError(
+                    f"Invalid command '{line.split(None, 1)[0]}', perhaps misspelled or defined "
+                    "by a module not included in the server configuration",
+                    file,
+                    number,
+                )
             if not line.endswith(">"):
-                word = line[1:].split(None, 1)[0]
-                raise ConfigError(f"<{word}> directive missing closing '>'", file, number)
+                raise ConfigError(f"<{words[0]}> directive missing closing '>'", file, number)
             inner = line[1:-1].strip()
             parts = inner.split(None, 1)
-            if not parts:
-                raise ConfigError("Invalid command '<>'", file, number)
             node = Node(parts[0], parts[1] if len(parts) > 1 else "", file, number, [])
             body.append(node)
             stack.append(node)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from mpmd.config.loader import Cmd
     from mpmd.config.server import Config, ServerConfig
     from mpmd.http.request import Request
 

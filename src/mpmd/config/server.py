@@ -208,6 +208,11 @@ class Config:
         """Merge vhosts onto the main server, order sections and collect hooks."""
         from mpmd.config.registry import HOOKS
 
+        # httpd's ap_fixup_virtual_hosts: a virtual host's per-directory defaults merge
+        # onto the main server's, and the main server's sections apply there too (first)
+        for vhost in self.vhosts:
+            vhost.dir_defaults = vhost.merge_dir(self.main.dir_defaults, vhost.dir_defaults)
+            vhost.sections = [*self.main.sections, *vhost.sections]
         for server in [self.main, *self.vhosts]:
             server.finish_sections()
         self.hooks = {h: self.modules.hooks(h) for h in HOOKS}

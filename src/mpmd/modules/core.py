@@ -9,6 +9,7 @@ DocumentRoot's translation of a URL to a file (the last translate_name).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -69,6 +70,9 @@ class CoreDir:
     options_remove: int = 0
     handler: str | None = None
     force_type: str | None = None
+    # "SetHandler None" / "ForceType None" in a section override what an outer one set
+    handler_cleared: bool = False
+    force_type_cleared: bool = False
     error_documents: dict[int, str] = field(default_factory=dict)
     limit_request_body: int | None = None
     server_signature: str | None = None
@@ -99,8 +103,10 @@ def merge_core_dir(base: CoreDir, add: CoreDir) -> CoreDir:
     docs.update(add.error_documents)
     return CoreDir(
         options=options,
-        handler=add.handler if add.handler is not None else base.handler,
-        force_type=add.force_type if add.force_type is not None else base.force_type,
+        handler=add.handler if add.handler is not None or add.handler_cleared else base.handler,
+        force_type=(
+            add.force_type if add.force_type is not None or add.force_type_cleared else base.force_type
+        ),
         error_documents=docs,
         limit_request_body=_pick(add.limit_request_body, base.limit_request_body),
         server_signature=_pick(add.server_signature, base.server_signature),
@@ -196,6 +202,13 @@ def _positive_int(cmd: Cmd, name: str, value: str, allow_zero: bool = True) -> i
     return n
 
 
+def _request_limit(cmd: Cmd, name: str, value: str) -> int:
+    """LimitRequestLine/FieldSize/Fields: a non-negative integer, with httpd's message."""
+    if not (value.isascii() and value.isdigit()):
+        raise cmd.error(f'{name} "{value}" must be a non-negative integer')
+    return int(value)
+
+
 def _seconds(cmd: Cmd, name: str, value: str) -> float:
     text = value.lower()
     scale = 1.0
@@ -207,6 +220,8 @@ def _seconds(cmd: Cmd, name: str, value: str) -> float:
         seconds = float(text) * scale
     except ValueError:
         raise cmd.error(f"{name} argument is not a valid number of seconds") from None
+    if not math.isfinite(seconds):
+        raise cmd.error(f"{name} argument is not a valid number of seconds")
     if seconds < 0:
         raise cmd.error(f"{name} argument must be a positive number of seconds")
     return seconds
@@ -234,26 +249,31 @@ def _max_keep_alive_requests(cmd: Cmd, value: str) -> None:
 
 @directive("LimitRequestLine", Syntax.TAKE1, SERVER_VHOST, "Limit on maximum size of an HTTP request line", "8190")
 def _limit_request_line(cmd: Cmd, value: str) -> None:
-    n = _positive_int(cmd, "LimitRequestLine", value)
+    n = _request_limit(cmd, "LimitRequestLine", value)
     if n == 0:
-        raise cmd.error("LimitRequestLine \"0\" must be a non-negative integer")
+        raise cmd.error("LimitRequestLine \"0\" must be a positive integer")
     cmd.server.limit_request_line = n
 
 
 @directive("LimitRequestFieldSize", Syntax.TAKE1, SERVER_VHOST, "Limit on maximum size of an HTTP request header field", "8190")
 def _limit_request_field_size(cmd: Cmd, value: str) -> None:
-    cmd.server.limit_request_field_size = _positive_int(cmd, "LimitRequestFieldSize", value)
+    cmd.server.limit_request_field_size = _request_limit(cmd, "LimitRequestFieldSize", value)
 
 
 @directive("LimitRequestFields", Syntax.TAKE1, SERVER_VHOST, "Limit (0 = unlimited) on max number of header fields in a request message", "100")
 def _limit_request_fields(cmd: Cmd, value: str) -> None:
-    n = _positive_int(cmd, "LimitRequestFields", value)
+    n = _request_limit(cmd, "LimitRequestFields", value)
     cmd.server.limit_request_fields = n if n else 1 << 30
 
 
 @directive("LimitRequestBody", Syntax.TAKE1, ANYWHERE, "Limit (in bytes) on maximum size of request message body", "1073741824")
 def _limit_request_body(cmd: Cmd, value: str) -> None:
-    n = _positive_int(cmd, "LimitRequestBody", value)
+    try:
+        n = int(value)
+    except ValueError:
+        raise cmd.error("LimitRequestBody argument is not parsable.") from None
+    if n < 0:
+        raise cmd.error("LimitRequestBody requires a non-negative integer.")
     core_dir(cmd).limit_request_body = n if n else 1 << 62
 
 
@@ -263,12 +283,12 @@ def _options(cmd: Cmd, text: str) -> None:
     words = split_args(text)
     if not words:
         raise cmd.error("Options requires at least one argument")
-    relative = [w[0] in "+-" for w in words]
+    relative = [w[:1] in ("+", "-") for w in words]
     if any(relative) and not all(relative) and not (len(words) == 1 and words[0].lower() == "none"):
         raise cmd.error("Either all Options must start with + or -, or no Option may.")
     absolute = 0
     for w in words:
-        sign = w[0] if w[0] in "+-" else ""
+        sign = w[:1] if w[:1] in ("+", "-") else ""
         name = w[1:] if sign else w
         if name.lower() == "none":
             if sign:
@@ -307,12 +327,16 @@ def _allow_override(cmd: Cmd, text: str) -> None:
 
 @directive("SetHandler", Syntax.TAKE1, ANYWHERE, "A handler name that overrides any other configured handler", "none")
 def _set_handler(cmd: Cmd, value: str) -> None:
-    core_dir(cmd).handler = None if value.lower() == "none" else value.lower()
+    conf = core_dir(cmd)
+    conf.handler_cleared = value.lower() == "none"
+    conf.handler = None if conf.handler_cleared else value.lower()
 
 
 @directive("ForceType", Syntax.TAKE1, ANYWHERE, "A mime type that overrides other configured type")
 def _force_type(cmd: Cmd, value: str) -> None:
-    core_dir(cmd).force_type = None if value.lower() == "none" else value
+    conf = core_dir(cmd)
+    conf.force_type_cleared = value.lower() == "none"
+    conf.force_type = None if conf.force_type_cleared else value
 
 
 @directive("AddDefaultCharset", Syntax.TAKE1, ANYWHERE, "The name of the default charset to add to any Content-Type without one or 'Off' to disable", "Off")
@@ -395,17 +419,21 @@ def parse_host_port(cmd: Cmd, address: str) -> tuple[str, int]:
         host, port_text = inner, rest[1:] if rest.startswith(":") else ""
     elif ":" in address:
         host, _, port_text = address.rpartition(":")
-    if not port_text.isdigit():
-        raise cmd.error(f"Port must be specified")
+    elif not address.isdigit():
+        host, port_text = address, ""  # a host name alone, as apr_parse_addr_port
+    if not port_text:
+        raise cmd.error("Port must be specified")
+    if not (port_text.isascii() and port_text.isdigit()) or int(port_text) > 65535:
+        raise cmd.error("Invalid address or port")
     port = int(port_text)
-    if not 0 <= port <= 65535:
-        raise cmd.error(f"Port must be specified")
     return ("" if host == "*" else host), port
 
 
 @directive("ListenBacklog", Syntax.TAKE1, SERVER_ONLY, "Maximum length of the queue of pending connections, as used by listen(2)", "511")
 def _listen_backlog(cmd: Cmd, value: str) -> None:
-    n = _positive_int(cmd, "ListenBacklog", value, allow_zero=False)
+    n = _positive_int(cmd, "ListenBacklog", value)
+    if n == 0:
+        raise cmd.error("ListenBacklog must be > 0")
     cmd.config.listen_backlog = n
 
 
@@ -544,7 +572,8 @@ def _virtual_host(cmd: Cmd, text: str, children: list[Node]) -> None:
     if not addrs:
         raise cmd.error("<VirtualHost> directive requires additional arguments")
     for a in addrs:
-        parse_host_port(cmd, a if ":" in a.rstrip("]") else a + ":0")
+        has_port = "]:" in a if a.startswith("[") else ":" in a
+        parse_host_port(cmd, a if has_port else a + ":0")
     main = cmd.server
     vhost = ServerConfig(cmd.config.modules, is_virtual=True, addrs=addrs,
                          defined_in=cmd.node.file, defined_line=cmd.node.line)

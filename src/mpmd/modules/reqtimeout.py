@@ -80,11 +80,12 @@ class ReqTimeoutModule(Module):
     directives = (_request_read_timeout,)
 
     def create_server_config(self) -> dict[str, Stage | None]:
-        return dict(DEFAULTS)
+        return {}  # only the stages RequestReadTimeout set here
 
     def post_config(self, config: Config) -> None:
-        main_conf = config.main.module_conf[self.name]
+        # a stage a virtual host does not set is the main server's (httpd's merge_reqtimeout_config)
+        main_conf = {**DEFAULTS, **config.main.module_conf[self.name]}
         for server in [config.main, *config.vhosts]:
-            conf = server.module_conf.get(self.name) or main_conf
-            server.header_read_timeout = conf.get("header")
-            server.body_read_timeout = conf.get("body")
+            conf = {**main_conf, **(server.module_conf.get(self.name) or {})}
+            server.header_read_timeout = conf["header"]
+            server.body_read_timeout = conf["body"]

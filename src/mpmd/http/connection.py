@@ -40,6 +40,10 @@ HOP_BY_HOP = frozenset(
 METHOD_TOKEN = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}) ")  # RFC 9110 5.6.2 token
 
 
+# RFC 9110 section 7.2: Host = uri-host [ ":" port ]; an empty Host is allowed (RFC 9112 section 3.2)
+_VALID_HOST = re.compile(rb"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?$")
+
+
 class ParseAbort(Exception):
     """Raised inside a parser callback to stop parsing on one of our own limits."""
 
@@ -144,6 +148,9 @@ class Connection:
         if lname == b"host":
             if self.host_seen:
                 self._abort(400, "Request contains more than one Host header")
+            if _VALID_HOST.match(value) is None:
+                # httpd's fix_hostname: a Host that is not a host[:port] is a bad request
+                self._abort(400, f"Client sent malformed Host header: {value.decode('latin-1')!r}")
             self.host_seen = True
         elif lname == b"content-length":
             req.content_length = int(value)
@@ -204,6 +211,9 @@ class Connection:
         elif "://" in target[:8] and target.split("://", 1)[0].lower() in ("http", "https"):
             rest = target.split("://", 1)[1]
             slash = rest.find("/")
+            authority = rest[:slash] if slash >= 0 else rest.partition("?")[0]
+            if _VALID_HOST.match(authority.encode("latin-1")) is None or not authority:
+                self._abort(400, f"invalid request-URI {target}")
             uri, _, query = (rest[slash:] if slash >= 0 else "/").partition("?")
         else:
             self._abort(400, f"invalid request-URI {target}")
@@ -299,7 +309,11 @@ class Connection:
             if self.error is not None:
                 return self._error_request()
             if self.head_pending or self.requests == 0:
-                start = self.cur.start_time if self.head_pending and self.cur else self.accepted
+                # mod_reqtimeout times the first request from the accept, later ones from their first byte
+                if self.requests == 0 or self.cur is None:
+                    start = self.accepted
+                else:
+                    start = self.cur.start_time
                 initial, maximum, rate = server.header_read_timeout or (server.timeout, 0.0, 0.0)
                 deadline = start + initial + (self.head_bytes / rate if rate else 0.0)
                 if maximum:

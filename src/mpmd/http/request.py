@@ -19,14 +19,53 @@ if TYPE_CHECKING:
 
 class Request:
     __slots__ = (
-        "conn", "server", "method", "target", "uri", "path", "query", "version",
-        "http_minor", "header_list", "_headers_in", "start_time", "keep_alive", "keep_alive_token",
-        "expect_continue", "continue_sent", "chunked_in", "content_length",
-        "body_chunks", "body_received", "body_done", "body_limit", "body_read",
-        "filename", "path_info", "handler", "content_type", "dir", "env", "notes",
-        "user", "status", "head_sent", "bytes_sent", "header_bytes", "chunked_out",
-        "close_after", "length_known", "no_body", "done", "error_note", "log_id",
-        "end_perf", "start_perf", "number", "content_length_out", "headers_out",
+        "_headers_in",
+        "body_chunks",
+        "body_done",
+        "body_limit",
+        "body_read",
+        "body_received",
+        "bytes_sent",
+        "chunked_in",
+        "chunked_out",
+        "close_after",
+        "conn",
+        "content_length",
+        "content_length_out",
+        "content_type",
+        "continue_sent",
+        "dir",
+        "done",
+        "end_perf",
+        "env",
+        "error_note",
+        "expect_continue",
+        "filename",
+        "handler",
+        "head_sent",
+        "header_bytes",
+        "header_list",
+        "headers_out",
+        "http_minor",
+        "keep_alive",
+        "keep_alive_token",
+        "length_known",
+        "log_id",
+        "method",
+        "no_body",
+        "notes",
+        "number",
+        "path",
+        "path_info",
+        "query",
+        "server",
+        "start_perf",
+        "start_time",
+        "status",
+        "target",
+        "uri",
+        "user",
+        "version",
     )  # fmt: skip
 
     def __init__(self, conn: Connection, start_time: float, start_perf: float) -> None:
@@ -103,6 +142,20 @@ class Request:
         return self.headers_in.get("host", "")
 
     @property
+    def fs_filename(self) -> str | None:
+        """``filename`` as the filesystem names it.
+
+        ``filename`` is the mapped root (DocumentRoot or an Alias target, a real
+        filesystem name) followed by the URL part, one code point per byte as
+        WSGI has it; per-directory sections and the disk need the UTF-8 reading.
+        """
+        name = self.filename
+        if name is None or name.isascii():
+            return name
+        root = self.notes.get("fs_root")
+        return fs_path(name, self.server.document_root if root is None else root)
+
+    @property
     def client_ip(self) -> str:
         return self.conn.client_ip
 
@@ -146,6 +199,23 @@ class Request:
 
     def log(self, level: int, message: str, module: str = "core") -> None:
         self.conn.site.log(level, message, module, self.conn.client_label, self.server)
+
+
+def latin1_to_fs(text: str) -> str:
+    """URL-path text (one code point per byte) -> the filesystem's str (UTF-8, surrogateescape)."""
+    if text.isascii():
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text  # already a filesystem name (an Alias target with non-Latin-1 characters)
+
+
+def fs_path(filename: str, root: str) -> str:
+    """``root`` (a filesystem name) + a URL part -> the filesystem's name for it."""
+    if root and filename.startswith(root):
+        return root + latin1_to_fs(filename[len(root) :])
+    return latin1_to_fs(filename)
 
 
 class Body:

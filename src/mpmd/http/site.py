@@ -113,7 +113,7 @@ class Site:
             if translate(req):
                 break
         server = req.server
-        req.dir = server.dir_config_for(req.filename, req.path)
+        req.dir = server.dir_config_for(req.fs_filename, req.path)
         core = req.dir["core_module"]
         req.body_limit = limit = core.body_limit
         if (req.content_length or 0) > limit or req.body_received > limit:
@@ -161,7 +161,8 @@ class Site:
         log: bool = True,
     ) -> None:
         if log and note:
-            self.log(INFO if status < 500 else ERROR, note, client=req.conn.client_label)
+            # 501/505 are the client's doing; only the server's own failures are errors
+            self.log(ERROR if status in (500, 503) else INFO, note, client=req.conn.client_label)
         if req.head_sent:
             req.close_after = True  # too late for an error page: cut the response short
             return

@@ -1,0 +1,712 @@
+"""The default handler: a file from disk, as httpd's core ``default_handler``.
+
+Owns:
+
+- ``lookup``: turning ``req.filename`` into an open file, safely. This is
+  httpd's ``ap_directory_walk`` symlink rule: below the DocumentRoot (or the
+  Alias target that mapped the URL) a symbolic link is followed only where
+  ``Options FollowSymLinks`` or ``SymLinksIfOwnerMatch`` allows it, judged
+  with the options of the directory that holds the link. The result is
+  cached on the request (``req.notes["finfo"]``) so dir, autoindex and this
+  handler share one ``open`` + ``fstat``.
+- the response: ``ETag`` as ``FileETag`` says, ``Last-Modified``,
+  ``Content-Type`` (+ ``AddDefaultCharset``), ``Accept-Ranges``;
+  conditional requests (RFC 9110 section 13) and byte ranges (RFC 9110
+  section 14, ``multipart/byteranges`` for several); the body by sendfile.
+
+Not owned here: which file a URL names (alias.py, core's translate_name),
+media types (mime.py), directory indexes (dir.py, autoindex.py), access
+(authz). The URL path was decoded and ``..``-normalised by the HTTP layer,
+which also refuses ``%2f`` and NUL.
+
+Filenames: ``req.filename`` is a root from the configuration (DocumentRoot,
+an Alias target) followed by the URL path with one code point per byte
+(latin-1, the WSGI convention). ``fs_path`` turns that URL part into the
+filesystem's own ``str`` (UTF-8 with surrogateescape, as ``os.fsdecode``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import errno
+import os
+import re
+import secrets
+import stat
+import weakref
+from collections.abc import Mapping
+from email.utils import formatdate, parsedate_tz
+from typing import TYPE_CHECKING
+
+from mpmd.http.errors import HttpError
+from mpmd.http.request import fs_path as request_fs_path
+from mpmd.log.levels import ERROR, INFO
+
+if TYPE_CHECKING:
+    from mpmd.config.server import Section, ServerConfig
+    from mpmd.http.request import Request
+
+# core's Options bits (core.OPT_*); core imports this module, so no import back
+OPT_INDEXES = 1
+OPT_SYM_LINKS = 4
+OPT_SYM_OWNER = 64
+_LINK_BITS = OPT_SYM_LINKS | OPT_SYM_OWNER
+
+ALLOW = "GET,HEAD,POST,OPTIONS"
+MAX_RANGES = 200  # httpd's MaxRanges default: more ranges than this get the whole file
+READ_CHUNK = 65536  # EnableSendfile Off: read and write in pieces of this size
+SMALL_PIECE = 16384  # multipart pieces up to this size are read and batched into one write
+DIR_MAGIC_TYPE = "httpd/unix-directory"
+
+# O_NONBLOCK: opening a FIFO must not hang the worker (it is then refused as not a regular file)
+_OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+_ETAG_RE = re.compile(r'\s*(W/)?("[^"]*")\s*(?:,|$)')
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+
+
+# ----------------------------------------------------------------------------
+# Filenames and the safe open
+
+
+def fs_to_latin1(text: str) -> str:
+    """A filesystem name -> URL-path text (the inverse of ``latin1_to_fs``)."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+def fs_root(req: Request) -> str:
+    """The directory the URL was mapped into: an Alias target, else DocumentRoot."""
+    root: str | None = req.notes.get("fs_root")
+    return root if root is not None else req.server.document_root
+
+
+def fs_path(req: Request, filename: str) -> str:
+    return request_fs_path(filename, fs_root(req))
+
+
+def shown(path: str) -> str:
+    """A path for the error log (undecodable bytes as escapes, never an exception)."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+class FileInfo:
+    """A file opened for one request: descriptor (-1 if unreadable) and its ``fstat``.
+
+    The descriptor is closed by the handler that sends the file, and in any
+    case when the request (the last reference) is dropped.
+    """
+
+    __slots__ = ("fd", "filename", "path", "st")
+
+    def __init__(self, filename: str, path: str, fd: int, st: os.stat_result | None) -> None:
+        self.filename = filename  # req.filename it was opened for
+        self.path = path  # the filesystem path
+        self.fd = fd
+        self.st = st  # None: does not exist
+
+    @property
+    def is_dir(self) -> bool:
+        return self.st is not None and stat.S_ISDIR(self.st.st_mode)
+
+    @property
+    def is_file(self) -> bool:
+        return self.st is not None and stat.S_ISREG(self.st.st_mode)
+
+    def close(self) -> None:
+        fd = self.fd
+        if fd >= 0:
+            self.fd = -1
+            os.close(fd)
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def lookup(req: Request, filename: str | None = None) -> FileInfo | None:
+    """The file ``filename`` (default ``req.filename``) names, opened; None if it does not exist.
+
+    Raises ``HttpError(403)`` for a symbolic link the Options forbid or a
+    path component we may not search, as httpd's directory walk does.
+    """
+    if filename is None:
+        filename = req.filename
+        if filename is None:
+            return None
+    cached: FileInfo | None = req.notes.get("finfo")
+    if cached is None or cached.filename != filename:
+        cached = _open(req, filename)
+        req.notes["finfo"] = cached
+    return cached if cached.st is not None else None
+
+
+def _missing(filename: str, path: str) -> FileInfo:
+    return FileInfo(filename, path, -1, None)
+
+
+def _forbidden(req: Request, message: str) -> HttpError:
+    req.log(ERROR, message)
+    return HttpError(403, log=False)
+
+
+def _open(req: Request, filename: str) -> FileInfo:
+    path = fs_path(req, filename)
+    if "/../" in path or path.endswith("/..") or "\x00" in path:
+        # the HTTP layer normalised the URL; only a strange AliasMatch substitution gets here
+        return _missing(filename, path)
+    walked: os.stat_result | None = None
+    flags = _OPEN_FLAGS
+    if _needs_walk(req):
+        walked, final_is_link = _walk(req, path)
+        if walked is None:
+            return _missing(filename, path)
+        if not final_is_link:
+            flags |= os.O_NOFOLLOW  # the last component cannot become a link after the walk
+    try:
+        fd = os.open(path, flags)
+    except (FileNotFoundError, NotADirectoryError):
+        return _missing(filename, path)
+    except PermissionError:
+        try:
+            st = os.stat(path)
+        except PermissionError:
+            raise _forbidden(
+                req,
+                f"AH00035: access to {req.uri} denied (filesystem path '{shown(path)}') "
+                "because search permissions are missing on a component of the path",
+            ) from None
+        except OSError:
+            return _missing(filename, path)
+        return FileInfo(filename, path, -1, st)  # exists but unreadable: 403 when served
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise _forbidden(
+                req,
+                f"AH00037: Symbolic link not allowed or link target not accessible: {shown(path)}",
+            ) from None
+        if e.errno == errno.ENAMETOOLONG:
+            return _missing(filename, path)
+        raise _forbidden(
+            req,
+            f"AH00036: access to {req.uri} failed (filesystem path '{shown(path)}'): {e.strerror}",
+        ) from None
+    st = os.fstat(fd)
+    if walked is not None and (st.st_ino, st.st_dev) != (walked.st_ino, walked.st_dev):
+        os.close(fd)  # a directory above was swapped for a link between the walk and the open
+        raise _forbidden(
+            req, f"AH00037: Symbolic link not allowed or link target not accessible: {shown(path)}"
+        )
+    return FileInfo(filename, path, fd, st)
+
+
+# -- the symlink walk (httpd's ap_directory_walk / resolve_symlink) ------------
+
+_server_state: weakref.WeakKeyDictionary[ServerConfig, _ServerLinks] = weakref.WeakKeyDictionary()
+
+
+class _ServerLinks:
+    """Per server: whether any section can forbid links, its <Directory> sections, options cache."""
+
+    __slots__ = ("dirs", "may_forbid", "options")
+
+    def __init__(self, server: ServerConfig) -> None:
+        dirs = [s for s in server.sections if s.kind == "directory" and s.regex is None]
+        dirs.sort(key=lambda s: (s.components, s.order))
+        self.dirs: list[Section] = dirs + [
+            s for s in server.sections if s.kind == "directory" and s.regex is not None
+        ]
+        confs = [
+            server.dir_defaults["core_module"],
+            *(s.dir["core_module"] for s in server.sections),
+        ]
+        self.may_forbid = any(_restricts_links(c) for c in confs)
+        self.options: dict[str, int] = {}
+
+
+def _restricts_links(conf: object) -> bool:
+    options: int | None = getattr(conf, "options", None)
+    if options is not None and options & _LINK_BITS != OPT_SYM_LINKS:
+        return True
+    return bool(
+        getattr(conf, "options_remove", 0) & OPT_SYM_LINKS
+        or getattr(conf, "options_add", 0) & OPT_SYM_OWNER
+    )
+
+
+def _links(server: ServerConfig) -> _ServerLinks:
+    state = _server_state.get(server)
+    if state is None:
+        state = _server_state[server] = _ServerLinks(server)
+    return state
+
+
+def _needs_walk(req: Request) -> bool:
+    """Only a configuration that can refuse a link pays for the walk (one lstat per component)."""
+    if req.dir["core_module"].effective_options & _LINK_BITS != OPT_SYM_LINKS:
+        return True
+    return _links(req.server).may_forbid
+
+
+def directory_options(server: ServerConfig, directory: str) -> int:
+    """The Options in force for files in ``directory``, from <Directory> sections only.
+
+    As in httpd's walk, a link is judged by the sections of the directory that
+    holds it (<Location> and <Files> come later and do not take part).
+    """
+    state = _links(server)
+    opts = state.options.get(directory)
+    if opts is None:
+        from mpmd.modules.core import merge_core_dir
+
+        conf = server.dir_defaults["core_module"]
+        for s in state.dirs:
+            if s.matches_directory(directory):
+                conf = merge_core_dir(conf, s.dir["core_module"])
+        opts = conf.effective_options
+        if len(state.options) < 4096:
+            state.options[directory] = opts
+    return opts
+
+
+def link_allowed(options: int, link: os.stat_result, target: os.stat_result) -> bool:
+    """httpd's resolve_symlink: SymLinksIfOwnerMatch wins over FollowSymLinks when both are set."""
+    if options & OPT_SYM_OWNER:
+        return link.st_uid == target.st_uid
+    return bool(options & OPT_SYM_LINKS)
+
+
+def _walk(req: Request, path: str) -> tuple[os.stat_result | None, bool]:
+    """lstat each component below the root; (stat of the file or None, last component is a link)."""
+    root = fs_root(req).rstrip("/")
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        base, rest = root, path[len(root) :]
+    else:
+        base, rest = "", path  # not under a known root: judge every component
+    names = [n for n in rest.split("/") if n]
+    trailing_slash = rest.endswith("/") and bool(names)
+    req_options = req.dir["core_module"].effective_options
+    st: os.stat_result | None = None
+    is_link = False
+    current = base
+    try:
+        if not names:
+            st = os.stat(base or "/")
+        for i, name in enumerate(names):
+            parent = current or "/"
+            current = f"{current}/{name}"
+            lst = os.lstat(current)
+            if stat.S_ISLNK(lst.st_mode):
+                try:
+                    target = os.stat(current)
+                except OSError:
+                    target = None
+                options = directory_options(req.server, parent)
+                if target is None or not (
+                    link_allowed(options, lst, target) and link_allowed(req_options, lst, target)
+                ):
+                    raise _forbidden(
+                        req,
+                        f"AH00037: Symbolic link not allowed or link target not accessible: {shown(current)}",
+                    )
+                st, is_link = target, True
+            else:
+                st, is_link = lst, False
+            if i < len(names) - 1 and not stat.S_ISDIR(st.st_mode):
+                return None, False
+    except (FileNotFoundError, NotADirectoryError):
+        return None, False
+    except PermissionError:
+        raise _forbidden(
+            req,
+            f"AH00035: access to {req.uri} denied (filesystem path '{shown(path)}') "
+            "because search permissions are missing on a component of the path",
+        ) from None
+    except OSError:
+        return None, False
+    if st is not None and trailing_slash and not stat.S_ISDIR(st.st_mode):
+        return None, False
+    return st, is_link
+
+
+# ----------------------------------------------------------------------------
+# Validators: dates and entity tags
+
+
+_date_cache: dict[int, str] = {}
+_parsed_dates: dict[str, int | None] = {}
+
+
+def http_date(seconds: int) -> str:
+    """IMF-fixdate (RFC 9110 section 5.6.7), cached per second."""
+    text = _date_cache.get(seconds)
+    if text is None:
+        text = formatdate(seconds, usegmt=True)
+        if len(_date_cache) >= 4096:
+            _date_cache.clear()
+        _date_cache[seconds] = text
+    return text
+
+
+def parse_http_date(text: str) -> int | None:
+    """An HTTP-date in any of RFC 9110's three forms -> Unix seconds; None if invalid."""
+    value = _parsed_dates.get(text, -1)
+    if value != -1:
+        return value
+    value = _parse_http_date(text.strip())
+    if len(_parsed_dates) >= 1024:
+        _parsed_dates.clear()
+    _parsed_dates[text] = value
+    return value
+
+
+def _parse_http_date(t: str) -> int | None:
+    if len(t) == 29 and t[3:5] == ", " and t.endswith(" GMT"):  # IMF-fixdate, the common case
+        month = _MONTHS.get(t[8:11])
+        digits = t[5:7] + t[12:16] + t[17:19] + t[20:22] + t[23:25]
+        if month is not None and digits.isascii() and digits.isdigit() and t[19] == t[22] == ":":
+            day, year, hh, mm, ss = (
+                int(t[5:7]),
+                int(t[12:16]),
+                int(t[17:19]),
+                int(t[20:22]),
+                int(t[23:25]),
+            )
+            if 1 <= day <= 31 and hh < 24 and mm < 60 and ss < 61:
+                return calendar.timegm((year, month, day, hh, mm, ss, 0, 0, 0))
+        return None
+    try:
+        parts = parsedate_tz(t)  # rfc850-date and asctime-date (obsolete, still to be accepted)
+    except (ValueError, IndexError, TypeError):
+        return None  # a client's junk is "no date", never a 500
+    if parts is None:
+        return None
+    try:
+        seconds = calendar.timegm((*parts[:6], 0, 0, 0))
+    except (ValueError, OverflowError):
+        return None
+    return seconds - (parts[9] or 0)
+
+
+def make_etag(st: os.stat_result, parts: tuple[str, ...], request_time: float) -> str | None:
+    """httpd's ap_make_etag: hex inode-size-mtime(µs) as FileETag selects.
+
+    A file changed less than a second before the request gets a weak tag:
+    it may change again within the same second without its tag changing.
+    """
+    if not parts:
+        return None
+    fields = []
+    if "inode" in parts:
+        fields.append(f"{st.st_ino:x}")
+    if "size" in parts:
+        fields.append(f"{st.st_size:x}")
+    if "mtime" in parts:
+        fields.append(f"{st.st_mtime_ns // 1000:x}")
+    weak = "W/" if request_time - st.st_mtime <= 1.0 else ""
+    return f'{weak}"{"-".join(fields)}"'
+
+
+def etag_list_matches(header: str, etag: str | None, strong: bool) -> bool:
+    """Does an If-Match / If-None-Match list match ``etag`` (RFC 9110 section 8.8.3.2)?"""
+    value = header.strip()
+    if value == "*":
+        return True  # the representation exists
+    if etag is None:
+        return False
+    etag_weak = etag.startswith("W/")
+    if strong and etag_weak:
+        return False
+    opaque = etag[2:] if etag_weak else etag
+    for m in _ETAG_RE.finditer(value):
+        if m.group(2) == opaque and not (strong and m.group(1)):
+            return True
+    return False
+
+
+def evaluate_preconditions(
+    method: str, headers: Mapping[str, str], etag: str | None, mtime: int, now: float
+) -> int:
+    """RFC 9110 section 13.2.2, in its order: 0 to go on, else 304 or 412."""
+    if_match = headers.get("if-match")
+    if if_match is not None:
+        if not etag_list_matches(if_match, etag, strong=True):
+            return 412
+    else:
+        ius = headers.get("if-unmodified-since")
+        if ius is not None:
+            date = parse_http_date(ius)
+            if date is not None and mtime > date:
+                return 412
+    safe = method in ("GET", "HEAD")
+    if_none_match = headers.get("if-none-match")
+    if if_none_match is not None:
+        if etag_list_matches(if_none_match, etag, strong=False):
+            return 304 if safe else 412
+    elif safe:
+        ims = headers.get("if-modified-since")
+        if ims is not None:
+            date = parse_http_date(ims)
+            # a date in the future is not a validator we issued (httpd ignores it too)
+            if date is not None and date <= now and mtime <= date:
+                return 304
+    return 0
+
+
+def if_range_matches(value: str, etag: str | None, mtime: int, now: float) -> bool:
+    """If-Range (RFC 9110 section 13.1.5): only a strong validator may select a range."""
+    v = value.strip()
+    if v.startswith('"') or v.startswith("W/"):
+        return etag is not None and not etag.startswith("W/") and v == etag
+    date = parse_http_date(v)
+    # Last-Modified is strong only if at least a second older than the response's Date
+    return date is not None and date == mtime and now - mtime >= 1.0
+
+
+# ----------------------------------------------------------------------------
+# Ranges
+
+
+def parse_ranges(value: str, size: int) -> list[tuple[int, int]] | None:
+    """A Range header (RFC 9110 section 14.1.1) against a file of ``size`` bytes.
+
+    Returns None to ignore it (not ``bytes``, malformed, too many ranges: the
+    whole file with 200, as httpd), ``[]`` when no range is satisfiable (416),
+    else inclusive ``(first, last)`` pairs; overlapping or adjacent ranges are
+    coalesced (section 14.3 allows it, and it stops ``0-,0-,0-...`` from
+    multiplying the response).
+    """
+    unit, eq, spec = value.partition("=")
+    if not eq or unit.strip().lower() != "bytes":
+        return None
+    ranges: list[tuple[int, int]] = []
+    count = 0
+    for raw in spec.split(","):
+        item = raw.strip(" \t")
+        if not item:
+            continue  # empty list elements are allowed (RFC 9110 section 5.6.1)
+        count += 1
+        if count > MAX_RANGES:
+            return None
+        first, dash, last = item.partition("-")
+        if not dash:
+            return None
+        if first:
+            if not _digits(first) or (last and not _digits(last)):
+                return None
+            start = int(first)
+            end = int(last) if last else size - 1
+            if last and end < start:
+                return None
+            if start >= size:
+                continue  # unsatisfiable
+            ranges.append((start, min(end, size - 1)))
+        else:
+            if not _digits(last):
+                return None
+            suffix = int(last)
+            if suffix == 0 or size == 0:
+                continue
+            ranges.append((max(0, size - suffix), size - 1))
+    if count == 0:
+        return None
+    return coalesce(ranges)
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def coalesce(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge overlapping or adjacent ranges; keep the client's order when none touch."""
+    if len(ranges) < 2:
+        return ranges
+    ordered = sorted(ranges)
+    merged = [ordered[0]]
+    touched = False
+    for start, end in ordered[1:]:
+        last_start, last_end = merged[-1]
+        if start <= last_end + 1:
+            merged[-1] = (last_start, max(last_end, end))
+            touched = True
+        else:
+            merged.append((start, end))
+    return merged if touched else ranges
+
+
+# ----------------------------------------------------------------------------
+# The handler
+
+
+def default_handler(req: Request) -> bool | None:
+    """Serve ``req.filename`` (httpd's core default_handler)."""
+    method = req.method
+    if method == "OPTIONS":
+        req.respond(200, [("Allow", ALLOW)])
+        return True
+    if method == "PUT":
+        raise HttpError(405, headers=[("Allow", ALLOW)], log=False)
+    filename = req.filename
+    if filename is None:
+        return None
+    info = lookup(req, filename)
+    if info is None:
+        req.log(INFO, f"AH00128: File does not exist: {shown(fs_path(req, filename))}")
+        raise HttpError(404, log=False)
+    try:
+        _serve(req, info)
+    finally:
+        info.close()
+    return True
+
+
+def _serve(req: Request, info: FileInfo) -> None:
+    st = info.st
+    assert st is not None
+    method = req.method
+    if stat.S_ISDIR(st.st_mode):
+        names = req.notes.get("dir-index-names", "none")
+        req.log(
+            ERROR,
+            f"AH01276: Cannot serve directory {shown(info.path.rstrip('/'))}/: No matching DirectoryIndex "
+            f"({names}) found, and server-generated directory index forbidden by Options directive",
+        )
+        raise HttpError(403, log=False)
+    if method != "GET" and method != "HEAD":
+        req.log(INFO, f"AH00131: This resource does not accept the {method} method.")
+        raise HttpError(405, headers=[("Allow", ALLOW)], log=False)
+    if not stat.S_ISREG(st.st_mode):
+        raise _forbidden(req, f"MP00301: not a regular file, not served: {shown(info.path)}")
+    if info.fd < 0:
+        raise _forbidden(req, f"AH00132: file permissions deny server access: {shown(info.path)}")
+
+    core = req.dir["core_module"]
+    now = req.start_time
+    mtime = min(int(st.st_mtime), int(now))  # a file dated in the future is "modified now"
+    last_modified = http_date(mtime)
+    etag = make_etag(st, core.etag_parts, now)
+    headers_in = req.headers_in
+    condition = (
+        evaluate_preconditions(method, headers_in, etag, mtime, now)
+        if _conditional(headers_in)
+        else 0
+    )
+    if condition == 304:
+        # RFC 9110 section 15.4.5: the validators that guide caches; Last-Modified only without an ETag
+        req.respond(304, [("ETag", etag)] if etag else [("Last-Modified", last_modified)])
+        return
+    if condition == 412:
+        raise HttpError(412, log=False)
+
+    headers = [("Last-Modified", last_modified)]
+    if etag:
+        headers.append(("ETag", etag))
+    headers.append(("Accept-Ranges", "bytes"))
+    ctype = content_type(req, core.add_default_charset)
+    if ctype:
+        headers.append(("Content-Type", ctype))
+    encoding = req.notes.get("content_encoding")
+    if encoding:
+        headers.append(("Content-Encoding", encoding))
+    language = req.notes.get("content_language")
+    if language:
+        headers.append(("Content-Language", language))
+    size = st.st_size
+    use_sendfile = core.enable_sendfile is not False
+    fd = info.fd
+
+    range_header = headers_in.get("range")
+    if range_header is not None and method == "GET":  # RFC 9110 section 14.2: GET only
+        if_range = headers_in.get("if-range")
+        if if_range is None or if_range_matches(if_range, etag, mtime, now):
+            ranges = parse_ranges(range_header, size)
+            if ranges is not None:
+                if not ranges:
+                    raise HttpError(416, headers=[("Content-Range", f"bytes */{size}")], log=False)
+                if len(ranges) == 1:
+                    start, end = ranges[0]
+                    headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
+                    req.start(206, headers, end - start + 1)
+                    _send(req, fd, start, end - start + 1, use_sendfile)
+                else:
+                    _send_multipart(req, fd, headers, ctype, ranges, size, use_sendfile)
+                req.end()
+                return
+
+    req.start(200, headers, size)
+    if method == "GET":
+        _send(req, fd, 0, size, use_sendfile)
+    req.end()
+
+
+def _conditional(headers: Mapping[str, str]) -> bool:
+    return (
+        "if-none-match" in headers
+        or "if-modified-since" in headers
+        or "if-match" in headers
+        or "if-unmodified-since" in headers
+    )
+
+
+def content_type(req: Request, default_charset: str | None) -> str | None:
+    """``req.content_type``, with AddDefaultCharset added to text/plain and text/html as httpd does."""
+    ctype = req.content_type
+    if ctype and default_charset:
+        base = ctype.split(";", 1)[0].strip().lower()
+        if base in ("text/plain", "text/html") and "charset=" not in ctype.lower():
+            return f"{ctype}; charset={default_charset}"
+    return ctype
+
+
+def _send(req: Request, fd: int, offset: int, count: int, use_sendfile: bool) -> None:
+    if use_sendfile:
+        req.sendfile(fd, offset, count)
+        return
+    end = offset + count
+    while offset < end:  # EnableSendfile Off (network filesystems): read and write
+        data = os.pread(fd, min(READ_CHUNK, end - offset), offset)
+        if not data:
+            break  # the file shrank; the connection notices the short body
+        req.write(data)
+        offset += len(data)
+
+
+def _send_multipart(
+    req: Request,
+    fd: int,
+    headers: list[tuple[str, str]],
+    ctype: str | None,
+    ranges: list[tuple[int, int]],
+    size: int,
+    use_sendfile: bool,
+) -> None:
+    """206 multipart/byteranges (RFC 9110 section 14.6), with httpd's part layout."""
+    boundary = secrets.token_hex(8)
+    type_line = f"Content-Type: {ctype}\r\n" if ctype else ""
+    heads = [
+        f"\r\n--{boundary}\r\n{type_line}Content-Range: bytes {a}-{b}/{size}\r\n\r\n".encode(
+            "latin-1"
+        )
+        for a, b in ranges
+    ]
+    tail = f"\r\n--{boundary}--\r\n".encode("latin-1")
+    total = sum(len(h) for h in heads) + sum(b - a + 1 for a, b in ranges) + len(tail)
+    out = [(n, v) for n, v in headers if n != "Content-Type"]
+    out.append(("Content-Type", f"multipart/byteranges; boundary={boundary}"))
+    req.start(206, out, total)
+    pending = bytearray()
+    for head, (a, b) in zip(heads, ranges, strict=True):
+        count = b - a + 1
+        pending += head
+        if count <= SMALL_PIECE:
+            pending += os.pread(fd, count, a)
+        else:
+            req.write(bytes(pending))
+            pending.clear()
+            _send(req, fd, a, count, use_sendfile)
+    pending += tail
+    req.write(bytes(pending))

@@ -58,7 +58,7 @@ def recv_all(s: socket.socket, timeout: float = 10.0, limit: int = 1 << 24) -> b
     while total < limit and time.monotonic() < deadline:
         try:
             data = s.recv(65536)
-        except (ConnectionResetError, TimeoutError, socket.timeout):
+        except (ConnectionResetError, TimeoutError):
             break
         if not data:
             break

@@ -761,6 +761,8 @@ def test_directory_section_with_non_ascii_path_applies_its_require(
     www = tmp_path / "www"
     write(www / "café" / "secret.txt", "no\n")
     write(www / "open.txt", "yes\n")
-    server = mpmd(f'DocumentRoot {www}\n<Directory "{www}/café">\n    Require all denied\n</Directory>')
+    server = mpmd(
+        f'DocumentRoot {www}\n<Directory "{www}/café">\n    Require all denied\n</Directory>'
+    )
     assert request(server, "/open.txt").status == 200
     assert request(server, "/caf%C3%A9/secret.txt").status == 403

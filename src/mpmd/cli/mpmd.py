@@ -1,8 +1,8 @@
 """``mpmd``: httpd's command line.
 
-    mpmd [-D name] [-d directory] [-f file] [-C "directive"] [-c "directive"]
-         [-k start|restart|graceful|graceful-stop|stop] [-v] [-V] [-h] [-l] [-L]
-         [-t] [-T] [-S] [-X] [-M] [-e level]
+mpmd [-D name] [-d directory] [-f file] [-C "directive"] [-c "directive"]
+     [-k start|restart|graceful|graceful-stop|stop] [-v] [-V] [-h] [-l] [-L]
+     [-t] [-T] [-S] [-X] [-M] [-e level]
 """
 
 from __future__ import annotations
@@ -35,22 +35,63 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-f", dest="config_file", help="specify an alternate ServerConfigFile")
     p.add_argument("-d", dest="server_root", help="specify an alternate initial ServerRoot")
-    p.add_argument("-C", dest="before", action="append", default=[], help='process directive before reading config files')
-    p.add_argument("-c", dest="after", action="append", default=[], help="process directive after reading config files")
-    p.add_argument("-D", dest="defines", action="append", default=[], help="define a parameter for use in <IfDefine name> directives")
+    p.add_argument(
+        "-C",
+        dest="before",
+        action="append",
+        default=[],
+        help="process directive before reading config files",
+    )
+    p.add_argument(
+        "-c",
+        dest="after",
+        action="append",
+        default=[],
+        help="process directive after reading config files",
+    )
+    p.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        help="define a parameter for use in <IfDefine name> directives",
+    )
     p.add_argument("-e", dest="level", help="show startup errors of level (see LogLevel)")
     p.add_argument("-E", dest="startup_log", help="log startup errors to file")
-    p.add_argument("-k", dest="verb", choices=["start", "restart", "graceful", "graceful-stop", "stop"])
+    p.add_argument(
+        "-k", dest="verb", choices=["start", "restart", "graceful", "graceful-stop", "stop"]
+    )
     p.add_argument("-v", dest="version", action="store_true", help="show version number")
     p.add_argument("-V", dest="settings", action="store_true", help="show compile settings")
-    p.add_argument("-h", dest="help", action="store_true", help="list available command line options (this page)")
+    p.add_argument(
+        "-h",
+        dest="help",
+        action="store_true",
+        help="list available command line options (this page)",
+    )
     p.add_argument("-l", dest="compiled", action="store_true", help="list compiled in modules")
-    p.add_argument("-L", dest="directives", action="store_true", help="list available configuration directives")
+    p.add_argument(
+        "-L", dest="directives", action="store_true", help="list available configuration directives"
+    )
     p.add_argument("-t", dest="test", action="store_true", help="run syntax check for config files")
-    p.add_argument("-T", dest="no_docroot_check", action="store_true", help="start without DocumentRoot(s) check")
-    p.add_argument("-S", dest="dump_vhosts", action="store_true", help="a synonym for -t -D DUMP_VHOSTS -D DUMP_RUN_CFG")
-    p.add_argument("-M", dest="dump_modules", action="store_true", help="a synonym for -t -D DUMP_MODULES")
-    p.add_argument("-X", dest="debug", action="store_true", help="debug mode (only one worker, do not detach)")
+    p.add_argument(
+        "-T",
+        dest="no_docroot_check",
+        action="store_true",
+        help="start without DocumentRoot(s) check",
+    )
+    p.add_argument(
+        "-S",
+        dest="dump_vhosts",
+        action="store_true",
+        help="a synonym for -t -D DUMP_VHOSTS -D DUMP_RUN_CFG",
+    )
+    p.add_argument(
+        "-M", dest="dump_modules", action="store_true", help="a synonym for -t -D DUMP_MODULES"
+    )
+    p.add_argument(
+        "-X", dest="debug", action="store_true", help="debug mode (only one worker, do not detach)"
+    )
     return p
 
 
@@ -99,7 +140,9 @@ def print_settings(config: Config | None) -> None:
     print_version()
     print(f"Server's Module Magic Number: 20120211:{mpmd.__version__.replace('.', '')}")
     print(f"Server loaded:  Python {platform.python_version()}")
-    print(f"Compiled using: Python {platform.python_version()} ({platform.python_implementation()})")
+    print(
+        f"Compiled using: Python {platform.python_version()} ({platform.python_implementation()})"
+    )
     print(f"Architecture:   {platform.architecture()[0]}")
     mpm = config.mpm_name if config is not None else None
     if mpm:
@@ -127,7 +170,8 @@ def print_compiled() -> None:
 def print_directives() -> None:
     where = {
         Ctx.SERVER: "Allowed in *.conf only outside <Directory>, <Files>, <Location>, or <If>",
-        Ctx.SERVER | Ctx.VHOST: "Allowed in *.conf only outside <Directory>, <Files>, <Location>, or <If>",
+        Ctx.SERVER
+        | Ctx.VHOST: "Allowed in *.conf only outside <Directory>, <Files>, <Location>, or <If>",
         Ctx.DIRECTORY: "Allowed in *.conf only inside <Directory>, <Files>, <Location>, or <If>",
     }
     for cls in builtin_modules().values():
@@ -135,8 +179,10 @@ def print_directives() -> None:
             print(f"{d.name} ({cls.source})")
             print(f"\t{d.doc}")
             print(f"\t{where.get(d.context, 'Allowed in *.conf anywhere')}")
-            print(f"\tContext: {d.context.words}; Syntax: {d.syntax.value}; Module: {cls.name}"
-                  + (f"; Default: {d.default}" if d.default is not None else ""))
+            print(
+                f"\tContext: {d.context.words}; Syntax: {d.syntax.value}; Module: {cls.name}"
+                + (f"; Default: {d.default}" if d.default is not None else "")
+            )
 
 
 def print_modules(config: Config) -> None:

@@ -33,7 +33,15 @@ SMALL_FILE = 16384  # files up to this size go out with the head in one write
 LINGER_SECONDS = 2.0  # httpd's SECONDS_TO_LINGER
 DRAIN_LIMIT = 1 << 20  # unread body bytes we discard to keep a connection alive
 HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-connection",
+    }
 )
 
 
@@ -133,7 +141,9 @@ class Connection:
     def on_url(self, url: bytes) -> None:
         self.url_parts.append(url)
         if sum(map(len, self.url_parts)) > self.server.limit_request_line:
-            self._abort(414, f"request failed: URI too long (longer than {self.server.limit_request_line})")
+            self._abort(
+                414, f"request failed: URI too long (longer than {self.server.limit_request_line})"
+            )
 
     def on_header(self, name: bytes, value: bytes) -> None:
         req = self.cur
@@ -197,7 +207,9 @@ class Connection:
             self._abort(505, f"HTTP version {version} is not supported")
         req.keep_alive = parser.should_keep_alive()
         if req.http_minor >= 1 and not self.host_seen:
-            self._abort(400, "client sent HTTP/1.1 request without hostname (see RFC2616 section 14.23)")
+            self._abort(
+                400, "client sent HTTP/1.1 request without hostname (see RFC2616 section 14.23)"
+            )
         if req.content_length is None and not req.chunked_in:
             req.body_done = True
         self._split_target(req, target)
@@ -226,7 +238,9 @@ class Connection:
             if b"\x00" in raw or "%2f" in uri.lower():
                 # AllowEncodedSlashes Off: httpd answers an encoded slash or NUL with 404
                 req.status = 404
-                req.error_note = f"found %2f (encoded '/') or NUL in URI path ({uri}), returning 404"
+                req.error_note = (
+                    f"found %2f (encoded '/') or NUL in URI path ({uri}), returning 404"
+                )
             if any(not _is_escape(uri, i) for i in _percent_positions(uri)):
                 self._abort(400, f"invalid escape sequence in URI path ({uri})")
             path = raw.decode("latin-1")
@@ -246,7 +260,10 @@ class Connection:
         req.body_chunks.append(body)
         req.body_received += len(body)
         if req.body_received > req.body_limit:
-            self._abort(413, f"Requested content-length of {req.body_received} is larger than the configured limit of {req.body_limit}")
+            self._abort(
+                413,
+                f"Requested content-length of {req.body_received} is larger than the configured limit of {req.body_limit}",
+            )
 
     def on_message_complete(self) -> None:
         req = self.cur
@@ -458,7 +475,9 @@ class Connection:
                     try:
                         content_length = int(value)
                     except ValueError:
-                        raise HttpError(500, f"invalid Content-Length from handler: {value!r}") from None
+                        raise HttpError(
+                            500, f"invalid Content-Length from handler: {value!r}"
+                        ) from None
                 continue
             out.append(f"{name}: {value}\r\n")
         if status < 200 or status in (204, 304):
@@ -482,7 +501,11 @@ class Connection:
             out.append("Connection: close\r\n\r\n")
         elif req.keep_alive_token:
             # httpd's ap_set_keepalive: Keep-Alive goes back only to a client that sent the token
-            left = server.max_keep_alive_requests - self.requests if server.max_keep_alive_requests else 0
+            left = (
+                server.max_keep_alive_requests - self.requests
+                if server.max_keep_alive_requests
+                else 0
+            )
             ka = f"Keep-Alive: timeout={int(server.keep_alive_timeout)}"
             out.append(f"{ka}, max={left}\r\n" if left else f"{ka}\r\n")
             out.append("Connection: Keep-Alive\r\n\r\n")
@@ -490,7 +513,12 @@ class Connection:
             out.append("\r\n")
         req.close_after = not keep
         req.content_length_out = content_length
-        head = (line or status_line(status)) + date_cache.header() + self.site.server_header + "".join(out).encode("latin-1")
+        head = (
+            (line or status_line(status))
+            + date_cache.header()
+            + self.site.server_header
+            + "".join(out).encode("latin-1")
+        )
         req.header_bytes = len(head)
         req.head_sent = True
         self.pending = head

@@ -90,7 +90,9 @@ class Site:
             req.close_after = True
         except Exception:
             req.close_after = True
-            self.log_exception("MP00004: error while sending an error response", req.conn.client_label)
+            self.log_exception(
+                "MP00004: error while sending an error response", req.conn.client_label
+            )
         req.end_perf = time.perf_counter()
         for log_transaction in self.loggers:
             try:
@@ -136,13 +138,21 @@ class Site:
             if handler(req):
                 return
         if req.handler:
-            self.log(ERROR, f"AH00141: Handler for {req.handler} returned invalid result code", client=req.conn.client_label)
+            self.log(
+                ERROR,
+                f"AH00141: Handler for {req.handler} returned invalid result code",
+                client=req.conn.client_label,
+            )
             raise HttpError(500, log=False)
         raise HttpError(404, log=False)
 
     def trace(self, req: Request) -> None:
         if not self.config.trace_enable:
-            raise HttpError(405, "TRACE forbidden by server configuration", headers=[("Allow", "GET,POST,OPTIONS,HEAD")])
+            raise HttpError(
+                405,
+                "TRACE forbidden by server configuration",
+                headers=[("Allow", "GET,POST,OPTIONS,HEAD")],
+            )
         if req.content_length or req.chunked_in:
             raise HttpError(413, "TRACE with a request body is not allowed")
         head = [req.request_line] + [
@@ -170,7 +180,9 @@ class Site:
             req.close_after = True
         self.send_error(req, status, note, headers or [])
 
-    def send_error(self, req: Request, status: int, note: str, headers: list[tuple[str, str]]) -> None:
+    def send_error(
+        self, req: Request, status: int, note: str, headers: list[tuple[str, str]]
+    ) -> None:
         dirconf = req.dir or req.server.dir_defaults
         core = dirconf["core_module"]
         doc = core.error_documents.get(status)
@@ -180,7 +192,9 @@ class Site:
                 req.respond(status, [("Content-Type", HTML), *headers], doc[1:].encode("utf-8"))
                 return
             if "://" in doc:
-                req.respond(302, [("Location", doc), ("Content-Type", HTML)], error_page(302, location=doc))
+                req.respond(
+                    302, [("Location", doc), ("Content-Type", HTML)], error_page(302, location=doc)
+                )
                 return
             if doc.startswith("/"):
                 recursive_error = self.error_document(req, status, doc)
@@ -249,7 +263,10 @@ class Site:
         except Exception as e:
             if sub.head_sent:
                 raise
-            self.log_exception(f"MP00006: exception while serving ErrorDocument {url}: {e!r}", req.conn.client_label)
+            self.log_exception(
+                f"MP00006: exception while serving ErrorDocument {url}: {e!r}",
+                req.conn.client_label,
+            )
             return 500
         req.status = sub.status
         req.bytes_sent, req.header_bytes = sub.bytes_sent, sub.header_bytes

@@ -26,10 +26,12 @@ if TYPE_CHECKING:
 
 Check = Callable[["Request"], bool]
 # provider name -> (module that provides it, factory from the arguments to a check)
-PROVIDERS: dict[str, tuple[str, Callable[["Cmd", list[str]], Check]]] = {}
+PROVIDERS: dict[str, tuple[str, Callable[[Cmd, list[str]], Check]]] = {}
 
 
-def provider(name: str, module: str) -> Callable[[Callable[[Cmd, list[str]], Check]], Callable[[Cmd, list[str]], Check]]:
+def provider(
+    name: str, module: str
+) -> Callable[[Callable[[Cmd, list[str]], Check]], Callable[[Cmd, list[str]], Check]]:
     def wrap(factory: Callable[[Cmd, list[str]], Check]) -> Callable[[Cmd, list[str]], Check]:
         PROVIDERS[name] = (module, factory)
         return factory
@@ -96,7 +98,12 @@ def _current_group(cmd: Cmd) -> Group:
     return conf.tree
 
 
-@directive("Require", Syntax.RAW_ARGS, DIRECTORY_ONLY, "specifies authorization directives which must be satisfied to grant access")
+@directive(
+    "Require",
+    Syntax.RAW_ARGS,
+    DIRECTORY_ONLY,
+    "specifies authorization directives which must be satisfied to grant access",
+)
 def _require(cmd: Cmd, text: str) -> None:
     words = split_args(text)
     negate = bool(words) and words[0].lower() == "not"
@@ -110,7 +117,9 @@ def _require(cmd: Cmd, text: str) -> None:
         raise cmd.error(f"Unknown Authz provider: {words[0]}")
     group = _current_group(cmd)
     if negate and group.kind == "any":
-        raise cmd.error("AH01638: negative Require directive has no effect in <RequireAny> directive")
+        raise cmd.error(
+            "AH01638: negative Require directive has no effect in <RequireAny> directive"
+        )
     group.items.append(Rule(text, entry[1](cmd, args), negate))
 
 
@@ -125,17 +134,43 @@ def _container(kind: str, name: str) -> Callable[[Cmd, str, list[Node]], None]:
         if not group.items:
             raise cmd.error(f"AH01637: <{name}> directive contains no authorization directives")
         if kind == "none" and parent.kind == "any":
-            raise cmd.error(f"AH01638: negative <{name}> directive has no effect in <RequireAny> directive")
+            raise cmd.error(
+                f"AH01638: negative <{name}> directive has no effect in <RequireAny> directive"
+            )
 
     return apply
 
 
-_require_all = directive("<RequireAll", Syntax.RAW_ARGS, DIRECTORY_ONLY, "Container for authorization directives grouped under an authz logic type", section=True)(_container("all", "RequireAll"))
-_require_any = directive("<RequireAny", Syntax.RAW_ARGS, DIRECTORY_ONLY, "Container for authorization directives grouped under an authz logic type", section=True)(_container("any", "RequireAny"))
-_require_none = directive("<RequireNone", Syntax.RAW_ARGS, DIRECTORY_ONLY, "Container for authorization directives grouped under an authz logic type", section=True)(_container("none", "RequireNone"))
+_require_all = directive(
+    "<RequireAll",
+    Syntax.RAW_ARGS,
+    DIRECTORY_ONLY,
+    "Container for authorization directives grouped under an authz logic type",
+    section=True,
+)(_container("all", "RequireAll"))
+_require_any = directive(
+    "<RequireAny",
+    Syntax.RAW_ARGS,
+    DIRECTORY_ONLY,
+    "Container for authorization directives grouped under an authz logic type",
+    section=True,
+)(_container("any", "RequireAny"))
+_require_none = directive(
+    "<RequireNone",
+    Syntax.RAW_ARGS,
+    DIRECTORY_ONLY,
+    "Container for authorization directives grouped under an authz logic type",
+    section=True,
+)(_container("none", "RequireNone"))
 
 
-@directive("AuthMerging", Syntax.TAKE1, DIRECTORY_ONLY, "Controls how a <Directory>, <Location>, or similar directive's authorization directives are combined with those of its predecessor", "Off")
+@directive(
+    "AuthMerging",
+    Syntax.TAKE1,
+    DIRECTORY_ONLY,
+    "Controls how a <Directory>, <Location>, or similar directive's authorization directives are combined with those of its predecessor",
+    "Off",
+)
 def _auth_merging(cmd: Cmd, value: str) -> None:
     v = value.lower()
     if v not in ("off", "and", "or"):
@@ -183,7 +218,9 @@ class AuthzCoreModule(Module):
         merging = add.merging or "off"
         if base.tree is None or merging == "off":
             return AuthzDir(add.tree, add.merging)
-        return AuthzDir(Group("all" if merging == "and" else "any", [base.tree, add.tree]), add.merging)
+        return AuthzDir(
+            Group("all" if merging == "and" else "any", [base.tree, add.tree]), add.merging
+        )
 
     def access_checker(self, req: Request) -> bool | None:
         conf: AuthzDir | None = req.dir.get(self.name)

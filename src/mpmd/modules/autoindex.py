@@ -36,6 +36,7 @@ from urllib.parse import quote, unquote
 from mpmd.config.parser import split_args
 from mpmd.config.registry import ANYWHERE, MIDDLE, Directive, Module, Syntax, directive, parse_flag
 from mpmd.http.errors import HttpError
+from mpmd.http.request import latin1_to_fs
 from mpmd.log.levels import ERROR
 from mpmd.modules import static as files
 
@@ -763,7 +764,7 @@ class AutoindexModule(Module):
         headers = [("Content-Type", f"{ctype};charset={charset}" if charset else ctype)]
         entries = self._entries(req, info, conf, opts, key, pattern)
         entries = sort_entries(entries, key, direction == "A", opts)
-        title = escape_html(files.latin1_to_fs(req.path).rstrip("/") or "/")
+        title = escape_html(latin1_to_fs(req.path).rstrip("/") or "/")
         header = self._included(req, info, conf.header, opts)
         readme = self._included(req, info, conf.readme, opts)
         site = req.conn.site

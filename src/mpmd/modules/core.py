@@ -87,7 +87,11 @@ class CoreDir:
 
     @property
     def body_limit(self) -> int:
-        return DEFAULT_LIMIT_REQUEST_BODY if self.limit_request_body is None else self.limit_request_body
+        return (
+            DEFAULT_LIMIT_REQUEST_BODY
+            if self.limit_request_body is None
+            else self.limit_request_body
+        )
 
     @property
     def etag_parts(self) -> tuple[str, ...]:
@@ -105,7 +109,9 @@ def merge_core_dir(base: CoreDir, add: CoreDir) -> CoreDir:
         options=options,
         handler=add.handler if add.handler is not None or add.handler_cleared else base.handler,
         force_type=(
-            add.force_type if add.force_type is not None or add.force_type_cleared else base.force_type
+            add.force_type
+            if add.force_type is not None or add.force_type_cleared
+            else base.force_type
         ),
         error_documents=docs,
         limit_request_body=_pick(add.limit_request_body, base.limit_request_body),
@@ -130,15 +136,23 @@ def core_dir(cmd: Cmd) -> CoreDir:
 # Directives
 
 
-@directive("ServerRoot", Syntax.TAKE1, SERVER_ONLY, "Common directory of server-related files (logs, confs, etc.)", "/etc/mpmd")
+@directive(
+    "ServerRoot",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "Common directory of server-related files (logs, confs, etc.)",
+    "/etc/mpmd",
+)
 def _server_root(cmd: Cmd, path: str) -> None:
     path = os.path.abspath(os.path.expanduser(path))
     if not os.path.isdir(path):
-        raise cmd.error(f"ServerRoot must be a valid directory")
+        raise cmd.error("ServerRoot must be a valid directory")
     cmd.config.server_root = path
 
 
-@directive("DocumentRoot", Syntax.TAKE1, SERVER_VHOST, "Root directory of the document tree", "htdocs")
+@directive(
+    "DocumentRoot", Syntax.TAKE1, SERVER_VHOST, "Root directory of the document tree", "htdocs"
+)
 def _document_root(cmd: Cmd, path: str) -> None:
     full = cmd.path(path)
     if not os.path.isdir(full) and "__SKIP_DOCROOT_CHECK" not in cmd.config.defines:
@@ -157,34 +171,61 @@ def _server_name(cmd: Cmd, value: str) -> None:
     elif name.count(":") == 1:
         name, _, p = name.partition(":")
         if not p.isdigit():
-            raise cmd.error(f"The port number \"{p}\" is outside the appropriate range (i.e., 1..65535).")
+            raise cmd.error(
+                f'The port number "{p}" is outside the appropriate range (i.e., 1..65535).'
+            )
         port = int(p)
     cmd.server.server_name = name
     cmd.server.port = port
 
 
-@directive("ServerAlias", Syntax.ITERATE, SERVER_VHOST, "A name or names alternately used to access the server")
+@directive(
+    "ServerAlias",
+    Syntax.ITERATE,
+    SERVER_VHOST,
+    "A name or names alternately used to access the server",
+)
 def _server_alias(cmd: Cmd, *names: str) -> None:
     if not cmd.server.is_virtual:
         raise cmd.error("ServerAlias only used in <VirtualHost>")
     cmd.server.server_aliases.extend(names)
 
 
-@directive("ServerAdmin", Syntax.TAKE1, SERVER_VHOST, "The email address of the server administrator")
+@directive(
+    "ServerAdmin", Syntax.TAKE1, SERVER_VHOST, "The email address of the server administrator"
+)
 def _server_admin(cmd: Cmd, value: str) -> None:
     cmd.server.server_admin = value
 
 
-@directive("ServerTokens", Syntax.TAKE1, SERVER_ONLY, "Determine tokens displayed in the Server: header - Min(imal), Major, Minor, Prod(uctOnly), OS, or Full", "Full")
+@directive(
+    "ServerTokens",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "Determine tokens displayed in the Server: header - Min(imal), Major, Minor, Prod(uctOnly), OS, or Full",
+    "Full",
+)
 def _server_tokens(cmd: Cmd, value: str) -> None:
-    names = {"min": "Minimal", "minimal": "Minimal", "major": "Major", "minor": "Minor",
-             "prod": "Prod", "productonly": "Prod", "os": "OS", "full": "Full"}
+    names = {
+        "min": "Minimal",
+        "minimal": "Minimal",
+        "major": "Major",
+        "minor": "Minor",
+        "prod": "Prod",
+        "productonly": "Prod",
+        "os": "OS",
+        "full": "Full",
+    }
     if value.lower() not in names:
-        raise cmd.error("ServerTokens takes 1 argument: 'Prod(uctOnly)', 'Major', 'Minor', 'Min(imal)', 'OS', or 'Full'")
+        raise cmd.error(
+            "ServerTokens takes 1 argument: 'Prod(uctOnly)', 'Major', 'Minor', 'Min(imal)', 'OS', or 'Full'"
+        )
     cmd.config.server_tokens = names[value.lower()]
 
 
-@directive("ServerSignature", Syntax.TAKE1, ANYWHERE, "En-/disable server signature (on|off|email)", "Off")
+@directive(
+    "ServerSignature", Syntax.TAKE1, ANYWHERE, "En-/disable server signature (on|off|email)", "Off"
+)
 def _server_signature(cmd: Cmd, value: str) -> None:
     v = value.lower()
     if v not in ("on", "off", "email"):
@@ -232,7 +273,13 @@ def _timeout(cmd: Cmd, value: str) -> None:
     cmd.server.timeout = _seconds(cmd, "Timeout", value)
 
 
-@directive("KeepAlive", Syntax.FLAG, SERVER_VHOST, "Whether persistent connections should be On or Off", "On")
+@directive(
+    "KeepAlive",
+    Syntax.FLAG,
+    SERVER_VHOST,
+    "Whether persistent connections should be On or Off",
+    "On",
+)
 def _keep_alive(cmd: Cmd, value: str) -> None:
     cmd.server.keep_alive = parse_flag(value)
 
@@ -242,31 +289,61 @@ def _keep_alive_timeout(cmd: Cmd, value: str) -> None:
     cmd.server.keep_alive_timeout = _seconds(cmd, "KeepAliveTimeout", value)
 
 
-@directive("MaxKeepAliveRequests", Syntax.TAKE1, SERVER_VHOST, "Maximum number of Keep-Alive requests per connection, or 0 for infinite", "100")
+@directive(
+    "MaxKeepAliveRequests",
+    Syntax.TAKE1,
+    SERVER_VHOST,
+    "Maximum number of Keep-Alive requests per connection, or 0 for infinite",
+    "100",
+)
 def _max_keep_alive_requests(cmd: Cmd, value: str) -> None:
     cmd.server.max_keep_alive_requests = _positive_int(cmd, "MaxKeepAliveRequests", value)
 
 
-@directive("LimitRequestLine", Syntax.TAKE1, SERVER_VHOST, "Limit on maximum size of an HTTP request line", "8190")
+@directive(
+    "LimitRequestLine",
+    Syntax.TAKE1,
+    SERVER_VHOST,
+    "Limit on maximum size of an HTTP request line",
+    "8190",
+)
 def _limit_request_line(cmd: Cmd, value: str) -> None:
     n = _request_limit(cmd, "LimitRequestLine", value)
     if n == 0:
-        raise cmd.error("LimitRequestLine \"0\" must be a positive integer")
+        raise cmd.error('LimitRequestLine "0" must be a positive integer')
     cmd.server.limit_request_line = n
 
 
-@directive("LimitRequestFieldSize", Syntax.TAKE1, SERVER_VHOST, "Limit on maximum size of an HTTP request header field", "8190")
+@directive(
+    "LimitRequestFieldSize",
+    Syntax.TAKE1,
+    SERVER_VHOST,
+    "Limit on maximum size of an HTTP request header field",
+    "8190",
+)
 def _limit_request_field_size(cmd: Cmd, value: str) -> None:
     cmd.server.limit_request_field_size = _request_limit(cmd, "LimitRequestFieldSize", value)
 
 
-@directive("LimitRequestFields", Syntax.TAKE1, SERVER_VHOST, "Limit (0 = unlimited) on max number of header fields in a request message", "100")
+@directive(
+    "LimitRequestFields",
+    Syntax.TAKE1,
+    SERVER_VHOST,
+    "Limit (0 = unlimited) on max number of header fields in a request message",
+    "100",
+)
 def _limit_request_fields(cmd: Cmd, value: str) -> None:
     n = _request_limit(cmd, "LimitRequestFields", value)
     cmd.server.limit_request_fields = n if n else 1 << 30
 
 
-@directive("LimitRequestBody", Syntax.TAKE1, ANYWHERE, "Limit (in bytes) on maximum size of request message body", "1073741824")
+@directive(
+    "LimitRequestBody",
+    Syntax.TAKE1,
+    ANYWHERE,
+    "Limit (in bytes) on maximum size of request message body",
+    "1073741824",
+)
 def _limit_request_body(cmd: Cmd, value: str) -> None:
     try:
         n = int(value)
@@ -277,7 +354,13 @@ def _limit_request_body(cmd: Cmd, value: str) -> None:
     core_dir(cmd).limit_request_body = n if n else 1 << 62
 
 
-@directive("Options", Syntax.RAW_ARGS, ANYWHERE, "Set a number of attributes for a given directory", "FollowSymlinks")
+@directive(
+    "Options",
+    Syntax.RAW_ARGS,
+    ANYWHERE,
+    "Set a number of attributes for a given directory",
+    "FollowSymlinks",
+)
 def _options(cmd: Cmd, text: str) -> None:
     conf = core_dir(cmd)
     words = split_args(text)
@@ -314,7 +397,13 @@ def _options(cmd: Cmd, text: str) -> None:
         conf.options, conf.options_add, conf.options_remove = absolute, 0, 0
 
 
-@directive("AllowOverride", Syntax.RAW_ARGS, DIRECTORY_ONLY, "Controls what groups of directives can be configured by per-directory config files", "None")
+@directive(
+    "AllowOverride",
+    Syntax.RAW_ARGS,
+    DIRECTORY_ONLY,
+    "Controls what groups of directives can be configured by per-directory config files",
+    "None",
+)
 def _allow_override(cmd: Cmd, text: str) -> None:
     if cmd.section is None or cmd.section.kind != "directory" or cmd.section.regex is not None:
         raise cmd.error("AllowOverride not allowed here")
@@ -325,7 +414,13 @@ def _allow_override(cmd: Cmd, text: str) -> None:
     core_dir(cmd).allow_override = "None"
 
 
-@directive("SetHandler", Syntax.TAKE1, ANYWHERE, "A handler name that overrides any other configured handler", "none")
+@directive(
+    "SetHandler",
+    Syntax.TAKE1,
+    ANYWHERE,
+    "A handler name that overrides any other configured handler",
+    "none",
+)
 def _set_handler(cmd: Cmd, value: str) -> None:
     conf = core_dir(cmd)
     conf.handler_cleared = value.lower() == "none"
@@ -339,18 +434,36 @@ def _force_type(cmd: Cmd, value: str) -> None:
     conf.force_type = None if conf.force_type_cleared else value
 
 
-@directive("AddDefaultCharset", Syntax.TAKE1, ANYWHERE, "The name of the default charset to add to any Content-Type without one or 'Off' to disable", "Off")
+@directive(
+    "AddDefaultCharset",
+    Syntax.TAKE1,
+    ANYWHERE,
+    "The name of the default charset to add to any Content-Type without one or 'Off' to disable",
+    "Off",
+)
 def _add_default_charset(cmd: Cmd, value: str) -> None:
     v = value.lower()
     core_dir(cmd).add_default_charset = "" if v == "off" else ("iso-8859-1" if v == "on" else value)
 
 
-@directive("EnableSendfile", Syntax.FLAG, ANYWHERE, "Controls whether sendfile may be used to transmit files", "On")
+@directive(
+    "EnableSendfile",
+    Syntax.FLAG,
+    ANYWHERE,
+    "Controls whether sendfile may be used to transmit files",
+    "On",
+)
 def _enable_sendfile(cmd: Cmd, value: str) -> None:
     core_dir(cmd).enable_sendfile = parse_flag(value)
 
 
-@directive("FileETag", Syntax.RAW_ARGS, ANYWHERE, "Specify components used to construct a file's ETag", "MTime Size")
+@directive(
+    "FileETag",
+    Syntax.RAW_ARGS,
+    ANYWHERE,
+    "Specify components used to construct a file's ETag",
+    "MTime Size",
+)
 def _file_etag(cmd: Cmd, text: str) -> None:
     words = [w.lower() for w in split_args(text)]
     allowed = {"inode", "mtime", "size", "all", "none"}
@@ -387,28 +500,47 @@ def _error_document(cmd: Cmd, text: str) -> None:
     core_dir(cmd).error_documents[int(code_text)] = what
 
 
-@directive("TraceEnable", Syntax.TAKE1, SERVER_ONLY, "'on' (default), 'off' or 'extended' to trace request body content", "on")
+@directive(
+    "TraceEnable",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "'on' (default), 'off' or 'extended' to trace request body content",
+    "on",
+)
 def _trace_enable(cmd: Cmd, value: str) -> None:
     if value.lower() not in ("on", "off", "extended"):
         raise cmd.error("TraceEnable must be one of 'on', 'off', or 'extended'")
     cmd.config.trace_enable = value.lower() != "off"
 
 
-@directive("HostnameLookups", Syntax.TAKE1, ANYWHERE, "\"on\" to enable, \"off\" to disable reverse DNS lookups, or \"double\" to enable double-reverse DNS lookups", "Off")
+@directive(
+    "HostnameLookups",
+    Syntax.TAKE1,
+    ANYWHERE,
+    '"on" to enable, "off" to disable reverse DNS lookups, or "double" to enable double-reverse DNS lookups',
+    "Off",
+)
 def _hostname_lookups(cmd: Cmd, value: str) -> None:
     v = value.lower()
     if v not in ("on", "off", "double"):
         raise cmd.error("parameter must be 'on', 'off', or 'double'")
     if v != "off":
-        raise cmd.error("HostnameLookups: only Off is supported (reverse DNS on the request path is not done)")
+        raise cmd.error(
+            "HostnameLookups: only Off is supported (reverse DNS on the request path is not done)"
+        )
 
 
-@directive("Listen", Syntax.TAKE12, SERVER_ONLY, "A port number or a numeric IP address and a port number, and an optional protocol")
+@directive(
+    "Listen",
+    Syntax.TAKE12,
+    SERVER_ONLY,
+    "A port number or a numeric IP address and a port number, and an optional protocol",
+)
 def _listen(cmd: Cmd, address: str, proto: str = "http") -> None:
     host, port = parse_host_port(cmd, address)
     for existing in cmd.config.listeners:
         if (existing.host, existing.port) == (host, port):
-            raise cmd.error(f"Cannot define multiple Listeners on the same IP:port")
+            raise cmd.error("Cannot define multiple Listeners on the same IP:port")
     cmd.config.listeners.append(Listener(host, port, proto.lower()))
 
 
@@ -429,7 +561,13 @@ def parse_host_port(cmd: Cmd, address: str) -> tuple[str, int]:
     return ("" if host == "*" else host), port
 
 
-@directive("ListenBacklog", Syntax.TAKE1, SERVER_ONLY, "Maximum length of the queue of pending connections, as used by listen(2)", "511")
+@directive(
+    "ListenBacklog",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "Maximum length of the queue of pending connections, as used by listen(2)",
+    "511",
+)
 def _listen_backlog(cmd: Cmd, value: str) -> None:
     n = _positive_int(cmd, "ListenBacklog", value)
     if n == 0:
@@ -437,12 +575,20 @@ def _listen_backlog(cmd: Cmd, value: str) -> None:
     cmd.config.listen_backlog = n
 
 
-@directive("PidFile", Syntax.TAKE1, SERVER_ONLY, "A file for logging the server process ID", "logs/mpmd.pid")
+@directive(
+    "PidFile",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "A file for logging the server process ID",
+    "logs/mpmd.pid",
+)
 def _pid_file(cmd: Cmd, value: str) -> None:
     cmd.config.pid_file = value
 
 
-@directive("ErrorLog", Syntax.TAKE1, SERVER_VHOST, "The filename of the error log", "logs/error_log")
+@directive(
+    "ErrorLog", Syntax.TAKE1, SERVER_VHOST, "The filename of the error log", "logs/error_log"
+)
 def _error_log(cmd: Cmd, value: str) -> None:
     if value.startswith("|"):
         raise cmd.error("ErrorLog: piped logs are not supported yet; log to a file or /dev/stderr")
@@ -466,32 +612,48 @@ def _log_level(cmd: Cmd, *words: str) -> None:
             cmd.server.log_level = LEVELS[level.lower()]
 
 
-@directive("Define", Syntax.TAKE12, SERVER_VHOST, "Define a variable, optionally to a value.  Same as passing -D to the command line.")
+@directive(
+    "Define",
+    Syntax.TAKE12,
+    SERVER_VHOST,
+    "Define a variable, optionally to a value.  Same as passing -D to the command line.",
+)
 def _define(cmd: Cmd, name: str, value: str = "") -> None:
     if "$" in name or ":" in name:
         raise cmd.error("Variable name must not contain ':' or '$'")
     cmd.config.defines[name] = value
 
 
-@directive("UnDefine", Syntax.TAKE1, SERVER_VHOST, "Undefine the existence of a variable. Undo a Define.")
+@directive(
+    "UnDefine", Syntax.TAKE1, SERVER_VHOST, "Undefine the existence of a variable. Undo a Define."
+)
 def _undefine(cmd: Cmd, name: str) -> None:
     cmd.config.defines.pop(name, None)
 
 
-@directive("Include", Syntax.TAKE1, ANYWHERE, "Name(s) of the config file(s) to be included; fails if the wildcard does not match at least one file")
+@directive(
+    "Include",
+    Syntax.TAKE1,
+    ANYWHERE,
+    "Name(s) of the config file(s) to be included; fails if the wildcard does not match at least one file",
+)
 def _include(cmd: Cmd, pattern: str) -> None:
     cmd.loader.include(cmd, pattern, optional=False)
 
 
-@directive("IncludeOptional", Syntax.TAKE1, ANYWHERE, "Name or pattern of the config file(s) to be included; ignored if the file does not exist or the pattern does not match any files")
+@directive(
+    "IncludeOptional",
+    Syntax.TAKE1,
+    ANYWHERE,
+    "Name or pattern of the config file(s) to be included; ignored if the file does not exist or the pattern does not match any files",
+)
 def _include_optional(cmd: Cmd, pattern: str) -> None:
     cmd.loader.include(cmd, pattern, optional=True)
 
 
-@directive("Mutex", Syntax.ITERATE, SERVER_ONLY, "mutex (or \"default\") and mechanism")
+@directive("Mutex", Syntax.ITERATE, SERVER_ONLY, 'mutex (or "default") and mechanism')
 def _mutex(cmd: Cmd, *args: str) -> None:
     """Accepted so that copied Apache configs load; mpmd chooses its own mechanisms."""
-
 
 
 # ----------------------------------------------------------------------------
@@ -507,7 +669,9 @@ def _strip_section_args(cmd: Cmd, name: str, text: str) -> list[str]:
 
 def _per_dir_section(kind: str, name: str, regex_form: bool) -> Any:
     def apply(cmd: Cmd, text: str, children: list[Node]) -> None:
-        if cmd.context & Ctx.DIRECTORY and not (kind == "files" and cmd.section is not None and cmd.section.kind == "directory"):
+        if cmd.context & Ctx.DIRECTORY and not (
+            kind == "files" and cmd.section is not None and cmd.section.kind == "directory"
+        ):
             raise cmd.error(f"<{name}> cannot occur within <{cmd.section_kind}> section")
         args = _strip_section_args(cmd, name, text)
         pattern = args[-1]
@@ -522,11 +686,15 @@ def _per_dir_section(kind: str, name: str, regex_form: bool) -> Any:
                 raise cmd.error(f"Regex could not be compiled: {e}") from None
         elif kind == "directory":
             pattern = cmd.path(pattern) if pattern != "/" else "/"
-        section = Section(kind, pattern, regex, cmd.server.new_dir_conf(), cmd.node.file, cmd.node.line)
+        section = Section(
+            kind, pattern, regex, cmd.server.new_dir_conf(), cmd.node.file, cmd.node.line
+        )
         if cmd.section is not None and kind == "files":
             # <Files> inside <Directory>: applies to that directory only, as a nested regex on the path
             outer = cmd.section
-            section = Section("directory", outer.pattern, outer.regex, section.dir, section.file, section.line)
+            section = Section(
+                "directory", outer.pattern, outer.regex, section.dir, section.file, section.line
+            )
             section = _files_within(section, pattern, regex)
         cmd.server.sections.append(section)
         cmd.walk(children, section=section, context=Ctx.DIRECTORY, section_kind=name)
@@ -560,11 +728,21 @@ def _register_sections() -> tuple[Any, ...]:
             "files": "Container for directives affecting files matching specified patterns",
             "location": "Container for directives affecting resources accessed through the specified URL paths",
         }[kind]
-        out.append(directive("<" + name, Syntax.RAW_ARGS, ctx, doc, section=True)(_per_dir_section(kind, name, regex)))
+        out.append(
+            directive("<" + name, Syntax.RAW_ARGS, ctx, doc, section=True)(
+                _per_dir_section(kind, name, regex)
+            )
+        )
     return tuple(out)
 
 
-@directive("<VirtualHost", Syntax.RAW_ARGS, SERVER_ONLY, "Container to map directives to a particular virtual host, takes one or more host addresses", section=True)
+@directive(
+    "<VirtualHost",
+    Syntax.RAW_ARGS,
+    SERVER_ONLY,
+    "Container to map directives to a particular virtual host, takes one or more host addresses",
+    section=True,
+)
 def _virtual_host(cmd: Cmd, text: str, children: list[Node]) -> None:
     from mpmd.config.server import ServerConfig
 
@@ -575,12 +753,27 @@ def _virtual_host(cmd: Cmd, text: str, children: list[Node]) -> None:
         has_port = "]:" in a if a.startswith("[") else ":" in a
         parse_host_port(cmd, a if has_port else a + ":0")
     main = cmd.server
-    vhost = ServerConfig(cmd.config.modules, is_virtual=True, addrs=addrs,
-                         defined_in=cmd.node.file, defined_line=cmd.node.line)
+    vhost = ServerConfig(
+        cmd.config.modules,
+        is_virtual=True,
+        addrs=addrs,
+        defined_in=cmd.node.file,
+        defined_line=cmd.node.line,
+    )
     # a virtual host starts from the main server's settings (httpd merges them after reading)
-    for attr in ("timeout", "keep_alive", "keep_alive_timeout", "max_keep_alive_requests",
-                 "limit_request_line", "limit_request_field_size", "limit_request_fields",
-                 "document_root", "server_admin", "error_log", "log_level"):
+    for attr in (
+        "timeout",
+        "keep_alive",
+        "keep_alive_timeout",
+        "max_keep_alive_requests",
+        "limit_request_line",
+        "limit_request_field_size",
+        "limit_request_fields",
+        "document_root",
+        "server_admin",
+        "error_log",
+        "log_level",
+    ):
         setattr(vhost, attr, getattr(main, attr))
     cmd.config.vhosts.append(vhost)
     cmd.walk(children, server=vhost, context=Ctx.VHOST, section_kind="VirtualHost")
@@ -593,7 +786,13 @@ def _negatable(text: str) -> tuple[bool, str]:
     return False, text
 
 
-@directive("<IfDefine", Syntax.RAW_ARGS, ANYWHERE, "Container for directives based on existence of command line defines", section=True)
+@directive(
+    "<IfDefine",
+    Syntax.RAW_ARGS,
+    ANYWHERE,
+    "Container for directives based on existence of command line defines",
+    section=True,
+)
 def _if_define(cmd: Cmd, text: str, children: list[Node]) -> None:
     negate, name = _negatable(text)
     if not name:
@@ -602,7 +801,13 @@ def _if_define(cmd: Cmd, text: str, children: list[Node]) -> None:
         cmd.loader.walk(children, cmd)
 
 
-@directive("<IfModule", Syntax.RAW_ARGS, ANYWHERE, "Container for directives based on existence of specified modules", section=True)
+@directive(
+    "<IfModule",
+    Syntax.RAW_ARGS,
+    ANYWHERE,
+    "Container for directives based on existence of specified modules",
+    section=True,
+)
 def _if_module(cmd: Cmd, text: str, children: list[Node]) -> None:
     negate, name = _negatable(text)
     if not name:
@@ -620,7 +825,13 @@ def module_is_loaded(cmd: Cmd, name: str) -> bool:
     return base + "_module" in loaded or any(m.source == name for m in loaded.values())
 
 
-@directive("<IfFile", Syntax.RAW_ARGS, ANYWHERE, "Container for directives based on existence of files on disk", section=True)
+@directive(
+    "<IfFile",
+    Syntax.RAW_ARGS,
+    ANYWHERE,
+    "Container for directives based on existence of files on disk",
+    section=True,
+)
 def _if_file(cmd: Cmd, text: str, children: list[Node]) -> None:
     negate, name = _negatable(text)
     if not name:
@@ -629,7 +840,13 @@ def _if_file(cmd: Cmd, text: str, children: list[Node]) -> None:
         cmd.loader.walk(children, cmd)
 
 
-@directive("<IfDirective", Syntax.RAW_ARGS, ANYWHERE, "Container for directives based on existence of named directive", section=True)
+@directive(
+    "<IfDirective",
+    Syntax.RAW_ARGS,
+    ANYWHERE,
+    "Container for directives based on existence of named directive",
+    section=True,
+)
 def _if_directive(cmd: Cmd, text: str, children: list[Node]) -> None:
     negate, name = _negatable(text)
     if not name:
@@ -687,4 +904,6 @@ class HttpModule(Module):
 def validate(config: Any) -> None:
     """Whole-configuration checks after reading (httpd's post-read checks)."""
     if not config.listeners:
-        raise ConfigError("AH00534: mpmd: Configuration error: No listening sockets available, shutting down")
+        raise ConfigError(
+            "AH00534: mpmd: Configuration error: No listening sockets available, shutting down"
+        )

@@ -12,7 +12,12 @@ if TYPE_CHECKING:
     from mpmd.config.loader import Cmd
 
 
-@directive("LoadModule", Syntax.TAKE2, SERVER_ONLY, "a module name and the name of a shared object file to load it from")
+@directive(
+    "LoadModule",
+    Syntax.TAKE2,
+    SERVER_ONLY,
+    "a module name and the name of a shared object file to load it from",
+)
 def _load_module(cmd: Cmd, name: str, path: str) -> None:
     cmd.loader.load_module(cmd, name, path)
 

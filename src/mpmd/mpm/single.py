@@ -88,10 +88,20 @@ def run(config: Config, command_line: str) -> int:
     for warning in config.warnings:
         error_log.log(ERROR, warning, force=True)
     site = Site(config, error_log)
-    error_log.log(NOTICE, f"AH00489: {site.banner} configured -- resuming normal operations", "mpm_single", force=True)
+    error_log.log(
+        NOTICE,
+        f"AH00489: {site.banner} configured -- resuming normal operations",
+        "mpm_single",
+        force=True,
+    )
     error_log.log(NOTICE, f"AH00094: Command line: '{command_line}'", force=True)
     for sock in listeners:
-        error_log.log(NOTICE, f"MP00020: serving on {describe(sock)} (one process, -X)", "mpm_single", force=True)
+        error_log.log(
+            NOTICE,
+            f"MP00020: serving on {describe(sock)} (one process, -X)",
+            "mpm_single",
+            force=True,
+        )
     try:
         serve_forever(site, listeners)
     finally:

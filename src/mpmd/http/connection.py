@@ -493,19 +493,16 @@ class Connection:
             req.length_known = True
         else:
             keep = False  # HTTP/1.0 without a length: the close delimits the body
-        if keep:
-            limit = server.max_keep_alive_requests
-            if limit and self.requests >= limit:
-                keep = False
+        # httpd's ap_set_keepalive: MaxKeepAliveRequests counts the reuses of a
+        # connection, so N allows N + 1 requests and the first reply says max=N
+        limit = server.max_keep_alive_requests
+        left = limit - (self.requests - 1) if limit else 0
+        if keep and limit and left <= 0:
+            keep = False
         if not keep:
             out.append("Connection: close\r\n\r\n")
         elif req.keep_alive_token:
             # httpd's ap_set_keepalive: Keep-Alive goes back only to a client that sent the token
-            left = (
-                server.max_keep_alive_requests - self.requests
-                if server.max_keep_alive_requests
-                else 0
-            )
             ka = f"Keep-Alive: timeout={int(server.keep_alive_timeout)}"
             out.append(f"{ka}, max={left}\r\n" if left else f"{ka}\r\n")
             out.append("Connection: Keep-Alive\r\n\r\n")

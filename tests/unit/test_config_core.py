@@ -543,3 +543,12 @@ def test_error_log_is_relative_to_server_root_and_may_not_be_piped(tmp_path: Pat
 
 def test_mutex_is_accepted_for_copied_configurations(tmp_path: Path) -> None:
     assert load(tmp_path, "Mutex file:/var/lock default\n").warnings == []
+
+
+def test_relative_options_at_server_level_apply_to_the_default(tmp_path: Path) -> None:
+    from mpmd.modules.core import OPT_INDEXES, OPT_SYM_LINKS
+
+    conf = load(tmp_path, "Options +Indexes").main.dir_config_for("/anywhere/x.txt", "/x.txt")[
+        "core_module"
+    ]
+    assert conf.effective_options == OPT_INDEXES | OPT_SYM_LINKS

@@ -83,7 +83,10 @@ class CoreDir:
 
     @property
     def effective_options(self) -> int:
-        return OPT_SYM_LINKS if self.options is None else self.options
+        if self.options is not None:
+            return self.options
+        # relative Options (+Indexes) on top of httpd's default, FollowSymLinks
+        return (OPT_SYM_LINKS & ~self.options_remove) | self.options_add
 
     @property
     def body_limit(self) -> int:

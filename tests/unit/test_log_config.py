@@ -15,15 +15,10 @@ import pytest
 from mpmd.config.errors import ConfigError
 from mpmd.config.loader import read_config
 from mpmd.config.server import Config
+from mpmd.log.accesslog import FormatError, compile_format
+from mpmd.log.accesslog_fields import escape_logitem
 from mpmd.modules import builtin_modules
-from mpmd.modules.log_config import (
-    CLF,
-    FormatError,
-    LogConfig,
-    LogConfigModule,
-    compile_format,
-    escape_logitem,
-)
+from mpmd.modules.log_config import CLF, LogConfig, LogConfigModule
 
 START = 1_700_000_000.123456  # 2023-11-14 22:13:20.123456 UTC
 

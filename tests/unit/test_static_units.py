@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mpmd.modules import alias, autoindex, mime, static
+from mpmd.http import conditional, ranges
+from mpmd.http.request import latin1_to_fs
+from mpmd.modules import alias, autoindex, autoindex_page, mime, static
 from tests.unit.confkit import fail, load
 
 SIZE = 100
@@ -26,84 +28,84 @@ def _stat(size: int, mtime: float, ino: int) -> os.stat_result:
 
 
 def test_range_first_last_is_inclusive() -> None:
-    assert static.parse_ranges("bytes=0-9", SIZE) == [(0, 9)]
+    assert ranges.parse_ranges("bytes=0-9", SIZE) == [(0, 9)]
 
 
 def test_range_open_end_runs_to_the_last_byte() -> None:
-    assert static.parse_ranges("bytes=90-", SIZE) == [(90, 99)]
+    assert ranges.parse_ranges("bytes=90-", SIZE) == [(90, 99)]
 
 
 def test_range_suffix_is_the_last_n_bytes() -> None:
-    assert static.parse_ranges("bytes=-10", SIZE) == [(90, 99)]
+    assert ranges.parse_ranges("bytes=-10", SIZE) == [(90, 99)]
 
 
 def test_range_suffix_longer_than_the_file_is_the_whole_file() -> None:
-    assert static.parse_ranges("bytes=-500", SIZE) == [(0, 99)]
+    assert ranges.parse_ranges("bytes=-500", SIZE) == [(0, 99)]
 
 
 def test_range_end_past_the_file_is_clamped() -> None:
-    assert static.parse_ranges("bytes=50-500", SIZE) == [(50, 99)]
+    assert ranges.parse_ranges("bytes=50-500", SIZE) == [(50, 99)]
 
 
 def test_range_starting_past_the_end_is_unsatisfiable() -> None:
-    assert static.parse_ranges("bytes=100-", SIZE) == []
+    assert ranges.parse_ranges("bytes=100-", SIZE) == []
 
 
 def test_zero_suffix_range_is_unsatisfiable() -> None:
-    assert static.parse_ranges("bytes=-0", SIZE) == []
+    assert ranges.parse_ranges("bytes=-0", SIZE) == []
 
 
 def test_any_range_of_an_empty_file_is_unsatisfiable() -> None:
-    assert static.parse_ranges("bytes=0-", 0) == []
+    assert ranges.parse_ranges("bytes=0-", 0) == []
 
 
 def test_unsatisfiable_ranges_are_dropped_from_a_list() -> None:
-    assert static.parse_ranges("bytes=200-300,0-1", SIZE) == [(0, 1)]
+    assert ranges.parse_ranges("bytes=200-300,0-1", SIZE) == [(0, 1)]
 
 
 def test_range_with_last_before_first_is_ignored() -> None:
-    assert static.parse_ranges("bytes=5-2", SIZE) is None
+    assert ranges.parse_ranges("bytes=5-2", SIZE) is None
 
 
 def test_range_in_another_unit_is_ignored() -> None:
-    assert static.parse_ranges("items=0-1", SIZE) is None
+    assert ranges.parse_ranges("items=0-1", SIZE) is None
 
 
 def test_range_with_garbage_is_ignored() -> None:
-    assert static.parse_ranges("bytes=a-b", SIZE) is None
+    assert ranges.parse_ranges("bytes=a-b", SIZE) is None
 
 
 def test_range_with_non_ascii_digits_is_ignored() -> None:
-    assert static.parse_ranges("bytes=\u0661-\u0662", SIZE) is None
+    assert ranges.parse_ranges("bytes=\u0661-\u0662", SIZE) is None
 
 
 def test_range_unit_is_case_insensitive() -> None:
-    assert static.parse_ranges("Bytes=0-0", SIZE) == [(0, 0)]
+    assert ranges.parse_ranges("Bytes=0-0", SIZE) == [(0, 0)]
 
 
 def test_empty_list_elements_are_skipped() -> None:
-    assert static.parse_ranges("bytes=0-1,,4-5", SIZE) == [(0, 1), (4, 5)]
+    assert ranges.parse_ranges("bytes=0-1,,4-5", SIZE) == [(0, 1), (4, 5)]
 
 
 def test_more_ranges_than_max_ranges_are_ignored() -> None:
-    spec = ",".join(f"{i * 2}-{i * 2}" for i in range(static.MAX_RANGES + 1))
-    assert static.parse_ranges("bytes=" + spec, 10_000) is None
+    spec = ",".join(f"{i * 2}-{i * 2}" for i in range(ranges.MAX_RANGES + 1))
+    assert ranges.parse_ranges("bytes=" + spec, 10_000) is None
 
 
 def test_disjoint_ranges_keep_the_clients_order() -> None:
-    assert static.parse_ranges("bytes=50-59,0-9", SIZE) == [(50, 59), (0, 9)]
+    assert ranges.parse_ranges("bytes=50-59,0-9", SIZE) == [(50, 59), (0, 9)]
 
 
 def test_overlapping_ranges_are_merged() -> None:
-    assert static.parse_ranges("bytes=0-10,5-20", SIZE) == [(0, 20)]
+    assert ranges.parse_ranges("bytes=0-10,5-20", SIZE) == [(0, 20)]
 
 
 def test_adjacent_ranges_are_merged() -> None:
-    assert static.coalesce([(0, 9), (10, 19)]) == [(0, 19)]
+    assert ranges.coalesce([(0, 9), (10, 19)]) == [(0, 19)]
 
 
 def test_many_whole_file_ranges_become_one() -> None:
-    assert static.parse_ranges("bytes=" + ",".join(["0-"] * 50), SIZE) == [(0, 99)]
+    assert ranges.parse_ranges("bytes=" + ",".join(["0-"] * 50), SIZE) == [(0, 99)]
 
 
 # --------------------------------------------------------------------------
@@ -135,59 +137,65 @@ def test_etag_with_no_parts_is_none() -> None:
 
 
 def test_if_none_match_compares_weakly() -> None:
-    assert static.etag_list_matches('W/"x", "y"', '"x"', strong=False)
+    assert conditional.etag_list_matches('W/"x", "y"', '"x"', strong=False)
 
 
 def test_if_match_compares_strongly() -> None:
-    assert not static.etag_list_matches('W/"x"', '"x"', strong=True)
+    assert not conditional.etag_list_matches('W/"x"', '"x"', strong=True)
 
 
 def test_if_match_star_matches_any_existing_file() -> None:
-    assert static.etag_list_matches("*", None, strong=True)
+    assert conditional.etag_list_matches("*", None, strong=True)
 
 
 def test_etag_list_with_commas_inside_quotes_is_parsed() -> None:
-    assert static.etag_list_matches('"a,b", "c"', '"a,b"', strong=True)
+    assert conditional.etag_list_matches('"a,b", "c"', '"a,b"', strong=True)
 
 
 def test_if_match_failure_wins_over_if_none_match() -> None:
     headers = {"if-match": '"other"', "if-none-match": '"x"'}
-    assert static.evaluate_preconditions("GET", headers, '"x"', 100, 200.0) == 412
+    assert conditional.evaluate_preconditions("GET", headers, '"x"', 100, 200.0) == 412
 
 
 def test_if_none_match_hit_on_get_is_304() -> None:
-    assert static.evaluate_preconditions("GET", {"if-none-match": '"x"'}, '"x"', 100, 200.0) == 304
+    assert (
+        conditional.evaluate_preconditions("GET", {"if-none-match": '"x"'}, '"x"', 100, 200.0)
+        == 304
+    )
 
 
 def test_if_none_match_hit_on_post_is_412() -> None:
-    assert static.evaluate_preconditions("POST", {"if-none-match": '"x"'}, '"x"', 100, 200.0) == 412
+    assert (
+        conditional.evaluate_preconditions("POST", {"if-none-match": '"x"'}, '"x"', 100, 200.0)
+        == 412
+    )
 
 
 def test_if_none_match_present_makes_if_modified_since_ignored() -> None:
-    headers = {"if-none-match": '"other"', "if-modified-since": static.http_date(100)}
-    assert static.evaluate_preconditions("GET", headers, '"x"', 100, 200.0) == 0
+    headers = {"if-none-match": '"other"', "if-modified-since": conditional.http_date(100)}
+    assert conditional.evaluate_preconditions("GET", headers, '"x"', 100, 200.0) == 0
 
 
 def test_if_modified_since_in_the_future_is_ignored() -> None:
-    headers = {"if-modified-since": static.http_date(300)}
-    assert static.evaluate_preconditions("GET", headers, '"x"', 100, 200.0) == 0
+    headers = {"if-modified-since": conditional.http_date(300)}
+    assert conditional.evaluate_preconditions("GET", headers, '"x"', 100, 200.0) == 0
 
 
 def test_if_unmodified_since_after_the_mtime_passes() -> None:
-    headers = {"if-unmodified-since": static.http_date(150)}
-    assert static.evaluate_preconditions("GET", headers, '"x"', 100, 200.0) == 0
+    headers = {"if-unmodified-since": conditional.http_date(150)}
+    assert conditional.evaluate_preconditions("GET", headers, '"x"', 100, 200.0) == 0
 
 
 def test_if_range_with_a_weak_etag_never_matches() -> None:
-    assert not static.if_range_matches('W/"x"', 'W/"x"', 100, 200.0)
+    assert not conditional.if_range_matches('W/"x"', 'W/"x"', 100, 200.0)
 
 
 def test_if_range_with_the_last_modified_date_matches() -> None:
-    assert static.if_range_matches(static.http_date(100), '"x"', 100, 200.0)
+    assert conditional.if_range_matches(conditional.http_date(100), '"x"', 100, 200.0)
 
 
 def test_if_range_date_of_a_just_modified_file_does_not_match() -> None:
-    assert not static.if_range_matches(static.http_date(100), '"x"', 100, 100.5)
+    assert not conditional.if_range_matches(conditional.http_date(100), '"x"', 100, 100.5)
 
 
 @pytest.mark.parametrize(
@@ -196,15 +204,15 @@ def test_if_range_date_of_a_just_modified_file_does_not_match() -> None:
     ids=["imf-fixdate", "rfc850", "asctime"],
 )
 def test_http_date_forms_all_parse(text: str) -> None:
-    assert static.parse_http_date(text) == 784111777
+    assert conditional.parse_http_date(text) == 784111777
 
 
 def test_invalid_http_date_is_none() -> None:
-    assert static.parse_http_date("yesterday") is None
+    assert conditional.parse_http_date("yesterday") is None
 
 
 def test_http_date_formats_imf_fixdate() -> None:
-    assert static.http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT"
+    assert conditional.http_date(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT"
 
 
 # --------------------------------------------------------------------------
@@ -212,15 +220,15 @@ def test_http_date_formats_imf_fixdate() -> None:
 
 
 def test_url_path_bytes_become_the_filesystem_name() -> None:
-    assert static.latin1_to_fs("caf\xc3\xa9") == "café"
+    assert latin1_to_fs("caf\xc3\xa9") == "café"
 
 
 def test_undecodable_url_bytes_stay_distinct() -> None:
-    assert static.latin1_to_fs("\xff") == "\udcff"
+    assert latin1_to_fs("\xff") == "\udcff"
 
 
 def test_filesystem_name_round_trips_to_url_text() -> None:
-    assert static.fs_to_latin1(static.latin1_to_fs("caf\xc3\xa9\xff")) == "caf\xc3\xa9\xff"
+    assert static.fs_to_latin1(latin1_to_fs("caf\xc3\xa9\xff")) == "caf\xc3\xa9\xff"
 
 
 def test_owner_match_refuses_a_link_with_another_owner() -> None:
@@ -409,67 +417,67 @@ def test_alias_in_a_directory_section_is_refused(tmp_path: Path) -> None:
     ],
 )
 def test_sizes_are_shown_as_apr_strfsize(size: int, shown: str) -> None:
-    assert autoindex.strfsize(size) == shown
+    assert autoindex_page.strfsize(size) == shown
 
 
 def test_version_sort_orders_numbers_by_value() -> None:
     names = ["v10.txt", "v9.txt", "v1.txt"]
-    assert sorted(names, key=autoindex.natural_key) == ["v1.txt", "v9.txt", "v10.txt"]
+    assert sorted(names, key=autoindex_page.natural_key) == ["v1.txt", "v9.txt", "v10.txt"]
 
 
 def test_href_of_a_name_with_a_colon_cannot_become_a_scheme() -> None:
-    assert autoindex.escape_href("javascript:alert(1)") == "./javascript:alert(1)"
+    assert autoindex_page.escape_href("javascript:alert(1)") == "./javascript:alert(1)"
 
 
 def test_href_quotes_quotes_and_angle_brackets() -> None:
-    assert autoindex.escape_href('<a">.txt') == "%3Ca%22%3E.txt"
+    assert autoindex_page.escape_href('<a">.txt') == "%3Ca%22%3E.txt"
 
 
 def test_names_are_html_escaped() -> None:
-    assert autoindex.escape_html('<a href="x">&') == "&lt;a href=&quot;x&quot;&gt;&amp;"
+    assert autoindex_page.escape_html('<a href="x">&') == "&lt;a href=&quot;x&quot;&gt;&amp;"
 
 
 def test_client_query_sets_key_and_direction() -> None:
-    key, direction, _, _, _ = autoindex.parse_query("C=S;O=D", "N", "A", 0)
+    key, direction, _, _, _ = autoindex_page.parse_query("C=S;O=D", "N", "A", 0)
     assert (key, direction) == ("S", "D")
 
 
 def test_client_query_stops_at_the_first_unknown_argument() -> None:
-    key, direction, _, _, _ = autoindex.parse_query("X=1;C=S", "N", "A", 0)
+    key, direction, _, _, _ = autoindex_page.parse_query("X=1;C=S", "N", "A", 0)
     assert (key, direction) == ("N", "A")
 
 
 def test_description_is_cut_to_its_width_with_a_marker() -> None:
-    assert autoindex.truncate_description("abcdefghij", 5) == "abcd>"
+    assert autoindex_page.truncate_description("abcdefghij", 5) == "abcd>"
 
 
 def test_description_markup_does_not_count_towards_its_width() -> None:
-    assert autoindex.truncate_description("<b>abc</b>", 5) == "<b>abc</b>"
+    assert autoindex_page.truncate_description("<b>abc</b>", 5) == "<b>abc</b>"
 
 
 def test_folders_first_puts_directories_before_files_in_either_order() -> None:
     entries = [
-        autoindex.Entry("b.txt", False, 1, 1),
-        autoindex.Entry("a/", True, -1, 1),
-        autoindex.Entry("c/", True, -1, 1),
+        autoindex_page.Entry("b.txt", False, 1, 1),
+        autoindex_page.Entry("a/", True, -1, 1),
+        autoindex_page.Entry("c/", True, -1, 1),
     ]
-    out = autoindex.sort_entries(entries, "N", False, autoindex.FOLDERS_FIRST)
+    out = autoindex_page.sort_entries(entries, "N", False, autoindex_page.FOLDERS_FIRST)
     assert [e.name for e in out] == ["c/", "a/", "b.txt"]
 
 
 def test_incremental_index_options_add_to_the_parent() -> None:
-    base = autoindex.AutoindexDir(opts=autoindex.FANCY_INDEXING)
-    add = autoindex.AutoindexDir(incremented=autoindex.FOLDERS_FIRST)
+    base = autoindex.AutoindexDir(opts=autoindex_page.FANCY_INDEXING)
+    add = autoindex.AutoindexDir(incremented=autoindex_page.FOLDERS_FIRST)
     merged = autoindex.merge_autoindex(
         autoindex.merge_autoindex(autoindex.AutoindexDir(), base), add
     )
-    assert merged.options == autoindex.FANCY_INDEXING | autoindex.FOLDERS_FIRST
+    assert merged.options == autoindex_page.FANCY_INDEXING | autoindex_page.FOLDERS_FIRST
 
 
 def test_absolute_index_options_replace_the_parent() -> None:
-    base = autoindex.AutoindexDir(opts=autoindex.FANCY_INDEXING | autoindex.FOLDERS_FIRST)
-    add = autoindex.AutoindexDir(opts=autoindex.TABLE_INDEXING)
-    assert autoindex.merge_autoindex(base, add).options == autoindex.TABLE_INDEXING
+    base = autoindex.AutoindexDir(opts=autoindex_page.FANCY_INDEXING | autoindex_page.FOLDERS_FIRST)
+    add = autoindex.AutoindexDir(opts=autoindex_page.TABLE_INDEXING)
+    assert autoindex.merge_autoindex(base, add).options == autoindex_page.TABLE_INDEXING
 
 
 def test_unknown_index_option_is_a_config_error(tmp_path: Path) -> None:

@@ -1,1 +1,1 @@
-"""Logging: the error log (Apache's line form) and the log levels."""
+"""Logging: the error log (Apache's line form), the access log's line format, the log levels."""

@@ -1,6 +1,10 @@
 """Modules: each file is one Apache module with its directives and hooks.
 
-``BUILTIN`` maps Apache's module names to the classes that implement them;
+A few files are a part one module owns, named for it: ``static.py`` (core's
+default handler and the safe file lookup dir and autoindex share),
+``autoindex_page.py`` (autoindex's HTML page).
+
+``builtin_modules()`` maps Apache's module names to the classes that implement them;
 ``LoadModule NAME anything`` with a built-in NAME loads the built-in.
 """
 

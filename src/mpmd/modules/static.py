@@ -10,14 +10,18 @@ Owns:
   cached on the request (``req.notes["finfo"]``) so dir, autoindex and this
   handler share one ``open`` + ``fstat``.
 - the response: ``ETag`` as ``FileETag`` says, ``Last-Modified``,
-  ``Content-Type`` (+ ``AddDefaultCharset``), ``Accept-Ranges``;
-  conditional requests (RFC 9110 section 13) and byte ranges (RFC 9110
-  section 14, ``multipart/byteranges`` for several); the body by sendfile.
+  ``Content-Type`` (+ ``AddDefaultCharset``), ``Accept-Ranges``; acting on
+  the answers of conditional requests and byte ranges (304, 412, 206, 416);
+  the body by sendfile, or pread for ``EnableSendfile Off`` and small
+  multipart pieces.
 
 Not owned here: which file a URL names (alias.py, core's translate_name),
 media types (mime.py), directory indexes (dir.py, autoindex.py), access
 (authz). The URL path was decoded and ``..``-normalised by the HTTP layer,
-which also refuses ``%2f`` and NUL.
+which also refuses ``%2f`` and NUL. The pure HTTP of what to send is the
+HTTP layer's: preconditions and HTTP-dates in ``mpmd.http.conditional``
+(RFC 9110 section 13), Range parsing and the ``multipart/byteranges``
+framing in ``mpmd.http.ranges`` (RFC 9110 section 14).
 
 Filenames: ``req.filename`` is a root from the configuration (DocumentRoot,
 an Alias target) followed by the URL path with one code point per byte
@@ -27,18 +31,20 @@ filesystem's own ``str`` (UTF-8 with surrogateescape, as ``os.fsdecode``).
 
 from __future__ import annotations
 
-import calendar
 import errno
 import os
-import re
-import secrets
 import stat
 import weakref
-from collections.abc import Mapping
-from email.utils import formatdate, parsedate_tz
 from typing import TYPE_CHECKING
 
+from mpmd.http.conditional import (
+    evaluate_preconditions,
+    has_preconditions,
+    http_date,
+    if_range_matches,
+)
 from mpmd.http.errors import HttpError
+from mpmd.http.ranges import multipart_byteranges, parse_ranges
 from mpmd.http.request import fs_path as request_fs_path
 from mpmd.log.levels import ERROR, INFO
 
@@ -53,20 +59,12 @@ OPT_SYM_OWNER = 64
 _LINK_BITS = OPT_SYM_LINKS | OPT_SYM_OWNER
 
 ALLOW = "GET,HEAD,POST,OPTIONS"
-MAX_RANGES = 200  # httpd's MaxRanges default: more ranges than this get the whole file
 READ_CHUNK = 65536  # EnableSendfile Off: read and write in pieces of this size
 SMALL_PIECE = 16384  # multipart pieces up to this size are read and batched into one write
 DIR_MAGIC_TYPE = "httpd/unix-directory"
 
 # O_NONBLOCK: opening a FIFO must not hang the worker (it is then refused as not a regular file)
 _OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
-_ETAG_RE = re.compile(r'\s*(W/)?("[^"]*")\s*(?:,|$)')
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
-    )
-}
 
 
 # ----------------------------------------------------------------------------
@@ -334,62 +332,7 @@ def _walk(req: Request, path: str) -> tuple[os.stat_result | None, bool]:
 
 
 # ----------------------------------------------------------------------------
-# Validators: dates and entity tags
-
-
-_date_cache: dict[int, str] = {}
-_parsed_dates: dict[str, int | None] = {}
-
-
-def http_date(seconds: int) -> str:
-    """IMF-fixdate (RFC 9110 section 5.6.7), cached per second."""
-    text = _date_cache.get(seconds)
-    if text is None:
-        text = formatdate(seconds, usegmt=True)
-        if len(_date_cache) >= 4096:
-            _date_cache.clear()
-        _date_cache[seconds] = text
-    return text
-
-
-def parse_http_date(text: str) -> int | None:
-    """An HTTP-date in any of RFC 9110's three forms -> Unix seconds; None if invalid."""
-    value = _parsed_dates.get(text, -1)
-    if value != -1:
-        return value
-    value = _parse_http_date(text.strip())
-    if len(_parsed_dates) >= 1024:
-        _parsed_dates.clear()
-    _parsed_dates[text] = value
-    return value
-
-
-def _parse_http_date(t: str) -> int | None:
-    if len(t) == 29 and t[3:5] == ", " and t.endswith(" GMT"):  # IMF-fixdate, the common case
-        month = _MONTHS.get(t[8:11])
-        digits = t[5:7] + t[12:16] + t[17:19] + t[20:22] + t[23:25]
-        if month is not None and digits.isascii() and digits.isdigit() and t[19] == t[22] == ":":
-            day, year, hh, mm, ss = (
-                int(t[5:7]),
-                int(t[12:16]),
-                int(t[17:19]),
-                int(t[20:22]),
-                int(t[23:25]),
-            )
-            if 1 <= day <= 31 and hh < 24 and mm < 60 and ss < 61:
-                return calendar.timegm((year, month, day, hh, mm, ss, 0, 0, 0))
-        return None
-    try:
-        parts = parsedate_tz(t)  # rfc850-date and asctime-date (obsolete, still to be accepted)
-    except (ValueError, IndexError, TypeError):
-        return None  # a client's junk is "no date", never a 500
-    if parts is None:
-        return None
-    try:
-        seconds = calendar.timegm((*parts[:6], 0, 0, 0))
-    except (ValueError, OverflowError):
-        return None
-    return seconds - (parts[9] or 0)
+# The file's entity tag (httpd's FileETag)
 
 
 def make_etag(st: os.stat_result, parts: tuple[str, ...], request_time: float) -> str | None:
@@ -409,133 +352,6 @@ def make_etag(st: os.stat_result, parts: tuple[str, ...], request_time: float) -
         fields.append(f"{st.st_mtime_ns // 1000:x}")
     weak = "W/" if request_time - st.st_mtime <= 1.0 else ""
     return f'{weak}"{"-".join(fields)}"'
-
-
-def etag_list_matches(header: str, etag: str | None, strong: bool) -> bool:
-    """Does an If-Match / If-None-Match list match ``etag`` (RFC 9110 section 8.8.3.2)?"""
-    value = header.strip()
-    if value == "*":
-        return True  # the representation exists
-    if etag is None:
-        return False
-    etag_weak = etag.startswith("W/")
-    if strong and etag_weak:
-        return False
-    opaque = etag[2:] if etag_weak else etag
-    for m in _ETAG_RE.finditer(value):
-        if m.group(2) == opaque and not (strong and m.group(1)):
-            return True
-    return False
-
-
-def evaluate_preconditions(
-    method: str, headers: Mapping[str, str], etag: str | None, mtime: int, now: float
-) -> int:
-    """RFC 9110 section 13.2.2, in its order: 0 to go on, else 304 or 412."""
-    if_match = headers.get("if-match")
-    if if_match is not None:
-        if not etag_list_matches(if_match, etag, strong=True):
-            return 412
-    else:
-        ius = headers.get("if-unmodified-since")
-        if ius is not None:
-            date = parse_http_date(ius)
-            if date is not None and mtime > date:
-                return 412
-    safe = method in ("GET", "HEAD")
-    if_none_match = headers.get("if-none-match")
-    if if_none_match is not None:
-        if etag_list_matches(if_none_match, etag, strong=False):
-            return 304 if safe else 412
-    elif safe:
-        ims = headers.get("if-modified-since")
-        if ims is not None:
-            date = parse_http_date(ims)
-            # a date in the future is not a validator we issued (httpd ignores it too)
-            if date is not None and date <= now and mtime <= date:
-                return 304
-    return 0
-
-
-def if_range_matches(value: str, etag: str | None, mtime: int, now: float) -> bool:
-    """If-Range (RFC 9110 section 13.1.5): only a strong validator may select a range."""
-    v = value.strip()
-    if v.startswith('"') or v.startswith("W/"):
-        return etag is not None and not etag.startswith("W/") and v == etag
-    date = parse_http_date(v)
-    # Last-Modified is strong only if at least a second older than the response's Date
-    return date is not None and date == mtime and now - mtime >= 1.0
-
-
-# ----------------------------------------------------------------------------
-# Ranges
-
-
-def parse_ranges(value: str, size: int) -> list[tuple[int, int]] | None:
-    """A Range header (RFC 9110 section 14.1.1) against a file of ``size`` bytes.
-
-    Returns None to ignore it (not ``bytes``, malformed, too many ranges: the
-    whole file with 200, as httpd), ``[]`` when no range is satisfiable (416),
-    else inclusive ``(first, last)`` pairs; overlapping or adjacent ranges are
-    coalesced (section 14.3 allows it, and it stops ``0-,0-,0-...`` from
-    multiplying the response).
-    """
-    unit, eq, spec = value.partition("=")
-    if not eq or unit.strip().lower() != "bytes":
-        return None
-    ranges: list[tuple[int, int]] = []
-    count = 0
-    for raw in spec.split(","):
-        item = raw.strip(" \t")
-        if not item:
-            continue  # empty list elements are allowed (RFC 9110 section 5.6.1)
-        count += 1
-        if count > MAX_RANGES:
-            return None
-        first, dash, last = item.partition("-")
-        if not dash:
-            return None
-        if first:
-            if not _digits(first) or (last and not _digits(last)):
-                return None
-            start = int(first)
-            end = int(last) if last else size - 1
-            if last and end < start:
-                return None
-            if start >= size:
-                continue  # unsatisfiable
-            ranges.append((start, min(end, size - 1)))
-        else:
-            if not _digits(last):
-                return None
-            suffix = int(last)
-            if suffix == 0 or size == 0:
-                continue
-            ranges.append((max(0, size - suffix), size - 1))
-    if count == 0:
-        return None
-    return coalesce(ranges)
-
-
-def _digits(text: str) -> bool:
-    return text.isascii() and text.isdigit()
-
-
-def coalesce(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Merge overlapping or adjacent ranges; keep the client's order when none touch."""
-    if len(ranges) < 2:
-        return ranges
-    ordered = sorted(ranges)
-    merged = [ordered[0]]
-    touched = False
-    for start, end in ordered[1:]:
-        last_start, last_end = merged[-1]
-        if start <= last_end + 1:
-            merged[-1] = (last_start, max(last_end, end))
-            touched = True
-        else:
-            merged.append((start, end))
-    return merged if touched else ranges
 
 
 # ----------------------------------------------------------------------------
@@ -592,7 +408,7 @@ def _serve(req: Request, info: FileInfo) -> None:
     headers_in = req.headers_in
     condition = (
         evaluate_preconditions(method, headers_in, etag, mtime, now)
-        if _conditional(headers_in)
+        if has_preconditions(headers_in)
         else 0
     )
     if condition == 304:
@@ -643,15 +459,6 @@ def _serve(req: Request, info: FileInfo) -> None:
     req.end()
 
 
-def _conditional(headers: Mapping[str, str]) -> bool:
-    return (
-        "if-none-match" in headers
-        or "if-modified-since" in headers
-        or "if-match" in headers
-        or "if-unmodified-since" in headers
-    )
-
-
 def content_type(req: Request, default_charset: str | None) -> str | None:
     """``req.content_type``, with AddDefaultCharset added to text/plain and text/html as httpd does."""
     ctype = req.content_type
@@ -685,21 +492,12 @@ def _send_multipart(
     use_sendfile: bool,
 ) -> None:
     """206 multipart/byteranges (RFC 9110 section 14.6), with httpd's part layout."""
-    boundary = secrets.token_hex(8)
-    type_line = f"Content-Type: {ctype}\r\n" if ctype else ""
-    heads = [
-        f"\r\n--{boundary}\r\n{type_line}Content-Range: bytes {a}-{b}/{size}\r\n\r\n".encode(
-            "latin-1"
-        )
-        for a, b in ranges
-    ]
-    tail = f"\r\n--{boundary}--\r\n".encode("latin-1")
-    total = sum(len(h) for h in heads) + sum(b - a + 1 for a, b in ranges) + len(tail)
+    body = multipart_byteranges(ranges, size, ctype)
     out = [(n, v) for n, v in headers if n != "Content-Type"]
-    out.append(("Content-Type", f"multipart/byteranges; boundary={boundary}"))
-    req.start(206, out, total)
+    out.append(("Content-Type", body.content_type))
+    req.start(206, out, body.length)
     pending = bytearray()
-    for head, (a, b) in zip(heads, ranges, strict=True):
+    for head, (a, b) in zip(body.heads, ranges, strict=True):
         count = b - a + 1
         pending += head
         if count <= SMALL_PIECE:
@@ -708,5 +506,5 @@ def _send_multipart(
             req.write(bytes(pending))
             pending.clear()
             _send(req, fd, a, count, use_sendfile)
-    pending += tail
+    pending += body.tail
     req.write(bytes(pending))

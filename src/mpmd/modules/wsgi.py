@@ -55,7 +55,9 @@ class Mount:
             return app
         with self.lock:
             if self.app is None:
-                self.app = load_script(self.target) if self.is_script else load_callable(self.target)
+                self.app = (
+                    load_script(self.target) if self.is_script else load_callable(self.target)
+                )
             return self.app
 
 
@@ -67,7 +69,7 @@ def load_callable(spec: str) -> WsgiApp:
         obj = getattr(obj, part)
     if not callable(obj):
         raise TypeError(f"{spec} is not callable")
-    return obj  # type: ignore[no-any-return]
+    return obj
 
 
 def load_script(path: str) -> WsgiApp:
@@ -81,8 +83,10 @@ def load_script(path: str) -> WsgiApp:
     exec(code, module.__dict__)
     app = module.__dict__.get("application")
     if app is None or not callable(app):
-        raise LookupError(f"Target WSGI script '{path}' does not contain WSGI application 'application'.")
-    return app  # type: ignore[no-any-return]
+        raise LookupError(
+            f"Target WSGI script '{path}' does not contain WSGI application 'application'."
+        )
+    return app
 
 
 @dataclass
@@ -95,7 +99,9 @@ def _normal_prefix(url: str) -> str:
     return url.rstrip("/")
 
 
-@directive("WSGIScriptAlias", Syntax.ITERATE2, SERVER_VHOST, "Map location to target WSGI script file")
+@directive(
+    "WSGIScriptAlias", Syntax.ITERATE2, SERVER_VHOST, "Map location to target WSGI script file"
+)
 def _script_alias(cmd: Cmd, url: str, path: str, *options: str) -> None:
     for option in options:
         if "=" not in option:
@@ -105,7 +111,12 @@ def _script_alias(cmd: Cmd, url: str, path: str, *options: str) -> None:
     conf.mounts.append(Mount(_normal_prefix(url), full, is_script=True))
 
 
-@directive("WSGIApp", Syntax.TAKE2, SERVER_VHOST, "Mount a WSGI callable given as package.module:callable at a URL path")
+@directive(
+    "WSGIApp",
+    Syntax.TAKE2,
+    SERVER_VHOST,
+    "Mount a WSGI callable given as package.module:callable at a URL path",
+)
 def _app(cmd: Cmd, url: str, spec: str) -> None:
     module_name, _, attr = spec.partition(":")
     if not module_name or not all(p.isidentifier() for p in module_name.split(".")):
@@ -116,7 +127,12 @@ def _app(cmd: Cmd, url: str, spec: str) -> None:
     conf.mounts.append(Mount(_normal_prefix(url), spec, is_script=False))
 
 
-@directive("WSGIPythonPath", Syntax.ITERATE, SERVER_ONLY, "Additional directories to search for Python modules (separated by ':')")
+@directive(
+    "WSGIPythonPath",
+    Syntax.ITERATE,
+    SERVER_ONLY,
+    "Additional directories to search for Python modules (separated by ':')",
+)
 def _python_path(cmd: Cmd, *paths: str) -> None:
     conf: WsgiServerConf = cmd.server_conf("wsgi_module")
     for p in paths:
@@ -162,7 +178,7 @@ class FileWrapper:
     def __next__(self) -> bytes:
         data = self.filelike.read(self.blksize)
         if data:
-            return data  # type: ignore[no-any-return]
+            return data
         raise StopIteration
 
 
@@ -211,7 +227,14 @@ class WsgiResponse:
                 exc_info = None
         elif self.status is not None:
             raise AssertionError("start_response called a second time without exc_info")
-        if type(status) is not str or len(status) < 4 or not status[:3].isdigit() or status[3] != " ":
+        if (
+            type(status) is not str
+            or len(status) < 4
+            or not status[:3].isdigit()
+            or status[3] != " "
+            or "\n" in status  # CR/LF would let the app (or its user's input) inject headers
+            or "\r" in status
+        ):
             raise ValueError(f"Invalid status line from WSGI application: {status!r}")
         self.status = status
         self.code = int(status[:3])
@@ -220,7 +243,7 @@ class WsgiResponse:
         for name, value in headers:
             if type(name) is not str or type(value) is not str:
                 raise TypeError(f"WSGI header {name!r}: {value!r} must be str")
-            if "\n" in value or "\r" in value or "\n" in name or ":" in name:
+            if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
                 raise ValueError(f"Invalid WSGI response header {name!r}")
             if len(name) == 14 and name.lower() == "content-length":
                 has_length = True
@@ -398,7 +421,8 @@ class WsgiModule(Module):
             app = mount.app or mount.load()
         except Exception as e:
             req.conn.site.log_exception(
-                f"MP00011: Failed to load WSGI application {mount.target}: {e!r}", req.conn.client_label
+                f"MP00011: Failed to load WSGI application {mount.target}: {e!r}",
+                req.conn.client_label,
             )
             raise HttpError(500, log=False) from None
         environ = self.environ(req, mount)

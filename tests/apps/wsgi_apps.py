@@ -147,6 +147,11 @@ def single_app(environ: Environ, start_response: StartResponse) -> list[bytes]:
     return [b"hello, world"]
 
 
+def chunks_app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+    start_response("200 OK", list(TEXT))
+    return [b"one ", b"", b"two ", b"three"]
+
+
 def empty_app(environ: Environ, start_response: StartResponse) -> list[bytes]:
     start_response("200 OK", TEXT)
     return []

@@ -36,6 +36,7 @@ MOUNTS = [
     "WSGIApp /echo wsgi_apps:echo_app",
     "WSGIApp /overread wsgi_apps:overread_app",
     "WSGIApp /single wsgi_apps:single_app",
+    "WSGIApp /chunks wsgi_apps:chunks_app",
     "WSGIApp /empty wsgi_apps:empty_app",
     "WSGIApp /generator wsgi_apps:generator_app",
     "WSGIApp /length-generator wsgi_apps:length_generator_app",
@@ -339,6 +340,21 @@ def test_server_name_and_port_are_the_servers(server: Server) -> None:
     env = environ(server, "/app/x")
     assert env["SERVER_NAME"] == "127.0.0.1"
     assert env["SERVER_PORT"] == str(server.port)
+
+
+def test_server_name_and_port_come_from_the_host_header(server: Server) -> None:
+    # httpd's default UseCanonicalName Off: the name and port the client asked for
+    env = environ(server, "/app/x", headers={"Host": "www.example.com:8443"})
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("www.example.com", "8443")
+    env = environ(server, "/app/x", headers={"Host": "[::1]"})
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("[::1]", str(server.port))
+
+
+def test_a_list_of_several_chunks_goes_out_with_its_exact_length(server: Server) -> None:
+    reply = request(server, "/chunks")
+    assert reply.body == b"one two three"
+    assert reply.headers["Content-Length"] == "13"
+    assert "Transfer-Encoding" not in reply.headers
 
 
 def test_server_protocol_is_the_requests_version(server: Server) -> None:
@@ -710,11 +726,6 @@ def test_cr_or_lf_in_status_or_header_name_is_a_500(server: Server, path: str) -
     assert "ValueError" in log_since(server, mark)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="connection.start_response passes the app's Date and Server after its own; "
-    "httpd's basic_http_header unsets them",
-)
 def test_app_date_and_server_headers_do_not_duplicate_the_servers(server: Server) -> None:
     raw, _ = read_to_close(
         server, b"GET /date-server HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"

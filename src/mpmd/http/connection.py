@@ -32,8 +32,12 @@ RECV_SIZE = 65536
 SMALL_FILE = 16384  # files up to this size go out with the head in one write
 LINGER_SECONDS = 2.0  # httpd's SECONDS_TO_LINGER
 DRAIN_LIMIT = 1 << 20  # unread body bytes we discard to keep a connection alive
-HOP_BY_HOP = frozenset(
+# Headers the server writes itself: hop-by-hop ones (RFC 9110 section 7.6.1), and
+# Date and Server, which httpd's basic_http_header sets whatever the handler said.
+SERVER_OWNED = frozenset(
     {
+        "date",
+        "server",
         "connection",
         "keep-alive",
         "transfer-encoding",
@@ -466,7 +470,7 @@ class Connection:
         out: list[str] = []
         for name, value in headers:
             lname = name.lower()
-            if lname in HOP_BY_HOP:
+            if lname in SERVER_OWNED:
                 if lname == "connection" and "close" in value.lower():
                     keep = False
                 continue

@@ -332,7 +332,7 @@ class WsgiModule(Module):
             mounts = conf.mounts if conf.mounts or not server.is_virtual else main.mounts
             # the longest prefix first: /hello is found before /
             self._mounts[id(server)] = sorted(mounts, key=lambda m: len(m.prefix), reverse=True)
-        self.error_log = None
+        self._bases: dict[tuple[int, int], dict[str, Any]] = {}
         for mounts in self._mounts.values():
             for m in mounts:
                 self._preload(m, config)
@@ -369,37 +369,44 @@ class WsgiModule(Module):
                 return True
         return None
 
+    def _base_environ(self, req: Request, mount: Mount) -> dict[str, Any]:
+        """The keys that are the same for every request to this mount from this process."""
+        key = (id(req.server), id(mount))
+        base = self._bases.get(key)
+        if base is None:
+            site = req.conn.site
+            server = req.server
+            base = {
+                "SCRIPT_NAME": mount.prefix,
+                "SERVER_SOFTWARE": site.banner,
+                "GATEWAY_INTERFACE": "CGI/1.1",
+                "wsgi.version": (1, 0),
+                "wsgi.url_scheme": "http",
+                "wsgi.multithread": site.multithread,
+                "wsgi.multiprocess": site.multiprocess,
+                "wsgi.run_once": False,
+                "wsgi.input_terminated": True,
+                "wsgi.file_wrapper": FileWrapper,
+            }
+            if mount.is_script:
+                base["SCRIPT_FILENAME"] = mount.target
+            if server.document_root:
+                base["DOCUMENT_ROOT"] = server.document_root
+            self._bases[key] = base
+        return base
+
     def environ(self, req: Request, mount: Mount) -> dict[str, Any]:
         conn = req.conn
-        site = conn.site
-        server = req.server
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": req.method,
-            "SCRIPT_NAME": mount.prefix,
-            "PATH_INFO": req.path_info,
-            "QUERY_STRING": req.query,
-            "REQUEST_URI": req.target,
-            "SERVER_NAME": server.server_name or conn.local_ip,
-            "SERVER_PORT": str(server.port or conn.local_port),
-            "SERVER_PROTOCOL": req.version,
-            "SERVER_SOFTWARE": site.banner,
-            "GATEWAY_INTERFACE": "CGI/1.1",
-            "REMOTE_ADDR": conn.client_ip,
-            "REMOTE_PORT": str(conn.client_port),
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": Body(req),
-            "wsgi.errors": ErrorStream(req),
-            "wsgi.multithread": site.multithread,
-            "wsgi.multiprocess": site.multiprocess,
-            "wsgi.run_once": False,
-            "wsgi.input_terminated": True,
-            "wsgi.file_wrapper": FileWrapper,
-        }
-        if mount.is_script:
-            environ["SCRIPT_FILENAME"] = mount.target
-        if server.document_root:
-            environ["DOCUMENT_ROOT"] = server.document_root
+        environ = self._base_environ(req, mount).copy()
+        environ["REQUEST_METHOD"] = req.method
+        environ["PATH_INFO"] = req.path_info
+        environ["QUERY_STRING"] = req.query
+        environ["REQUEST_URI"] = req.target
+        environ["SERVER_PROTOCOL"] = req.version
+        environ["REMOTE_ADDR"] = conn.client_ip
+        environ["REMOTE_PORT"] = str(conn.client_port)
+        environ["wsgi.input"] = Body(req)
+        environ["wsgi.errors"] = ErrorStream(req)
         for name, value in req.header_list:
             key = environ_key(name)
             if key is None:
@@ -409,6 +416,17 @@ class WsgiModule(Module):
                 # httpd (apr_table_merge, hence mod_wsgi) joins repeated fields with ", "
                 text = environ[key] + ", " + text
             environ[key] = text
+        # UseCanonicalName Off (httpd's default): the name and port the client asked for
+        host = environ.get("HTTP_HOST")
+        if host:
+            name, sep, port = host.rpartition(":")
+            if not sep or "]" in port:
+                name, port = host, ""
+            environ["SERVER_NAME"] = name
+            environ["SERVER_PORT"] = port or str(conn.local_port)
+        else:
+            environ["SERVER_NAME"] = req.server.server_name or conn.local_ip
+            environ["SERVER_PORT"] = str(req.server.port or conn.local_port)
         if req.env:
             environ.update(req.env)
         return environ
@@ -427,18 +445,19 @@ class WsgiModule(Module):
             raise HttpError(500, log=False) from None
         environ = self.environ(req, mount)
         response = WsgiResponse(req)
-        result = app(environ, response.start_response)
+        result = None
         try:
+            result = app(environ, response.start_response)
             if type(result) is list and len(result) == 1:
                 response.send_single(result[0])
+            elif type(result) is list and all(type(chunk) is bytes for chunk in result):
+                response.send_single(b"".join(result))  # one write, exact length
             elif isinstance(result, FileWrapper) and response.send_file(result):
                 pass
             else:
                 for chunk in result:
                     if chunk:
                         response.write(chunk)
-                    elif response.status is None:
-                        continue
             if not req.head_sent:
                 response.send_single(b"")
             req.end()
@@ -446,6 +465,5 @@ class WsgiModule(Module):
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-            errors = environ["wsgi.errors"]
-            errors.flush()
+            environ["wsgi.errors"].flush()
         return True

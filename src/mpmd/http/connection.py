@@ -56,6 +56,12 @@ METHOD_TOKEN = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}) ")  # RFC 9110 
 _VALID_HOST = re.compile(rb"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?$")
 
 
+_FRAMING_HEADERS = frozenset(
+    {b"host", b"content-length", b"transfer-encoding", b"connection", b"expect"}
+)
+_METHOD_NAMES: dict[bytes, str] = {}
+
+
 class ParseAbort(Exception):
     """Raised inside a parser callback to stop parsing on one of our own limits."""
 
@@ -111,6 +117,7 @@ class Connection:
         self.head_bytes = 0
         self.url_parts: list[bytes] = []
         self.host_seen = False
+        self.valid_host = b""
         self.error: tuple[int, str] | None = None
         self.requests = 0
         self.pending: bytes | None = None
@@ -121,6 +128,8 @@ class Connection:
         self._body_cap = 0.0
         server = site.main
         self.server = server
+        self.limit_fields = server.limit_request_fields
+        self.limit_field_size = server.limit_request_field_size
         self.max_head = (
             server.limit_request_line
             + min(server.limit_request_fields, 1000) * (server.limit_request_field_size + 2)
@@ -152,19 +161,25 @@ class Connection:
     def on_header(self, name: bytes, value: bytes) -> None:
         req = self.cur
         assert req is not None
-        server = self.server
         headers = req.header_list
-        if len(headers) >= server.limit_request_fields:
+        if len(headers) >= self.limit_fields:
             self._abort(431, "The number of request header fields exceeds this server's limit.")
-        if len(name) + len(value) + 2 > server.limit_request_field_size:
+        if len(name) + len(value) + 2 > self.limit_field_size:
             self._abort(431, "Size of a request header field exceeds server limit.")
         lname = name.lower()
+        if lname in _FRAMING_HEADERS:
+            self._framing_header(req, lname, value)
+        headers.append((name, value))
+
+    def _framing_header(self, req: Request, lname: bytes, value: bytes) -> None:
+        """The few fields that decide how a request is read and answered."""
         if lname == b"host":
             if self.host_seen:
                 self._abort(400, "Request contains more than one Host header")
-            if _VALID_HOST.match(value) is None:
+            if value != self.valid_host and _VALID_HOST.match(value) is None:
                 # httpd's fix_hostname: a Host that is not a host[:port] is a bad request
                 self._abort(400, f"Client sent malformed Host header: {value.decode('latin-1')!r}")
+            self.valid_host = value  # clients repeat their Host: check it once per connection
             self.host_seen = True
         elif lname == b"content-length":
             req.content_length = int(value)
@@ -176,12 +191,10 @@ class Connection:
         elif lname == b"connection":
             if b"keep-alive" in value.lower():
                 req.keep_alive_token = True
-        elif lname == b"expect":
-            if value.strip().lower() == b"100-continue":
-                req.expect_continue = True
-            else:
-                self._abort(417, "Unsupported expectation")
-        headers.append((name, value))
+        elif value.strip().lower() == b"100-continue":  # Expect
+            req.expect_continue = True
+        else:
+            self._abort(417, "Unsupported expectation")
 
     def on_headers_complete(self) -> None:
         req = self.cur
@@ -189,7 +202,13 @@ class Connection:
         parser = self.parser
         self.head_pending = False
         self.head_bytes = 0
-        req.method = parser.get_method().decode("ascii")
+        method = parser.get_method()
+        name = _METHOD_NAMES.get(method)
+        if name is None:
+            name = method.decode("ascii")
+            if len(_METHOD_NAMES) < 64:
+                _METHOD_NAMES[method] = name
+        req.method = name
         version = parser.get_http_version()
         req.version = "HTTP/" + version
         target = b"".join(self.url_parts).decode("latin-1")

@@ -41,6 +41,9 @@ class Site:
         self.multithread = multithread
         self.multiprocess = multiprocess
         self.accepting = True
+        self.in_request = (
+            False  # a stop signal waits while this is true: no half-sent reply or log line
+        )
         self.banner = server_banner(config.server_tokens)
         self.server_header = b"Server: " + self.banner.encode("latin-1") + b"\r\n"
         hooks = config.hooks
@@ -68,6 +71,7 @@ class Site:
     # -- the request ---------------------------------------------------------
     def handle(self, req: Request) -> None:
         """Run ``req`` start to finish: process, answer errors, log. Never raises."""
+        self.in_request = True
         try:
             try:
                 self.process(req)
@@ -99,6 +103,7 @@ class Site:
                 log_transaction(req)
             except Exception:
                 self.log_exception("MP00005: log_transaction hook failed")
+        self.in_request = False
 
     def process(self, req: Request) -> None:
         if req.status:

@@ -24,18 +24,24 @@ if TYPE_CHECKING:
 
 
 class Stop(BaseException):
-    """Raised from the signal handler: leave the loop wherever it is (httpd -X stops at once)."""
-
-
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise Stop(signum)
+    """Raised from the signal handler to leave the loop from wherever it waits."""
 
 
 def serve_forever(site: Site, listeners: list[socket.socket], max_connections: int = 0) -> None:
-    """Serve until SIGTERM/SIGINT (or ``max_connections`` connections, 0 = no limit)."""
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGHUP, _stop)
+    """Serve until SIGTERM/SIGINT/SIGHUP (or ``max_connections`` connections, 0 = no limit).
+
+    A signal that arrives while a request runs lets that request finish (its
+    response and its log line whole), then closes its connection and stops; a
+    signal that arrives while waiting stops at once, as httpd -X does.
+    """
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        site.accepting = False
+        if not site.in_request:
+            raise Stop(signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
     selector = selectors.DefaultSelector()
     for sock in listeners:
         sock.setblocking(False)
@@ -56,7 +62,7 @@ def serve_forever(site: Site, listeners: list[socket.socket], max_connections: i
                 conn_sock.setblocking(True)
                 Connection(conn_sock, client, site).serve()
                 served += 1
-                if max_connections and served >= max_connections:
+                if not site.accepting or (max_connections and served >= max_connections):
                     return
     except Stop:
         pass

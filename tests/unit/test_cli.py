@@ -333,3 +333,20 @@ def test_the_mpmd_process_lists_modules(tmp_path: Path) -> None:
     done = mpmd_process("-M", "-f", str(conf), cwd=tmp_path)
     assert done.returncode == 0
     assert done.stdout.startswith("Loaded Modules:\n core_module (static)\n")
+
+
+def test_startup_errors_go_to_the_file_given_with_capital_e(tmp_path: Path) -> None:
+    from mpmd.cli.mpmd import main
+
+    log = tmp_path / "startup.log"
+    assert main(["-t", "-E", str(log), "-C", "NoSuchDirective"]) == 1
+    assert "Invalid command 'NoSuchDirective'" in log.read_text()
+
+
+def test_e_error_hides_startup_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mpmd.cli.mpmd import main
+
+    assert main(["-t", "-e", "error", "-c", "DocumentRoot /no/such/dir"]) == 0
+    assert "AH00112" not in capsys.readouterr().err
+    assert main(["-t", "-c", "DocumentRoot /no/such/dir"]) == 0
+    assert "AH00112" in capsys.readouterr().err

@@ -228,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     if opts.level and opts.level.lower() not in LEVELS:
         print(f"mpmd: invalid log level '{opts.level}'", file=sys.stderr)
         return 1
+    # -E FILE: start-up messages go to FILE; -e LEVEL: only those at LEVEL or worse
+    startup = open(opts.startup_log, "a", encoding="utf-8") if opts.startup_log else sys.stderr
+    show_warnings = LEVELS[(opts.level or "warn").lower()] >= LEVELS["warn"]
     warnings: list[str] = []
     try:
         config = load(opts, warnings)
@@ -236,13 +239,14 @@ def main(argv: list[str] | None = None) -> int:
         if not (opts.test or opts.dump_modules or opts.dump_vhosts or opts.settings):
             validate(config)
     except ConfigError as e:
-        for w in warnings:
-            print(w, file=sys.stderr)
-        print(str(e), file=sys.stderr)
+        for w in warnings if show_warnings else []:
+            print(w, file=startup)
+        print(str(e), file=startup)
         return 1
-    for w in warnings:
-        print(w, file=sys.stderr)
-    config.warnings.extend([])
+    for w in warnings if show_warnings else []:
+        print(w, file=startup)
+    if startup is not sys.stderr:
+        startup.close()
     if opts.settings:
         print_settings(config)
         return 0

@@ -207,6 +207,19 @@ def print_vhosts(config: Config) -> None:
         print(f"Define: {name}" + (f"={value}" if value else ""))
 
 
+def report_startup(opts: argparse.Namespace, warnings: list[str], error: str = "") -> None:
+    """-E FILE: start-up messages go to FILE; -e LEVEL: warnings only at LEVEL warn or above."""
+    lines = warnings if LEVELS[(opts.level or "warn").lower()] >= LEVELS["warn"] else []
+    lines = [*lines, error] if error else lines
+    if not lines:
+        return
+    if opts.startup_log:
+        with open(opts.startup_log, "a", encoding="utf-8") as f:
+            f.write("".join(line + "\n" for line in lines))
+    else:
+        sys.stderr.write("".join(line + "\n" for line in lines))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:
@@ -228,9 +241,6 @@ def main(argv: list[str] | None = None) -> int:
     if opts.level and opts.level.lower() not in LEVELS:
         print(f"mpmd: invalid log level '{opts.level}'", file=sys.stderr)
         return 1
-    # -E FILE: start-up messages go to FILE; -e LEVEL: only those at LEVEL or worse
-    startup = open(opts.startup_log, "a", encoding="utf-8") if opts.startup_log else sys.stderr
-    show_warnings = LEVELS[(opts.level or "warn").lower()] >= LEVELS["warn"]
     warnings: list[str] = []
     try:
         config = load(opts, warnings)
@@ -239,14 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         if not (opts.test or opts.dump_modules or opts.dump_vhosts or opts.settings):
             validate(config)
     except ConfigError as e:
-        for w in warnings if show_warnings else []:
-            print(w, file=startup)
-        print(str(e), file=startup)
+        report_startup(opts, warnings, str(e))
         return 1
-    for w in warnings if show_warnings else []:
-        print(w, file=startup)
-    if startup is not sys.stderr:
-        startup.close()
+    report_startup(opts, warnings)
     if opts.settings:
         print_settings(config)
         return 0

@@ -147,6 +147,14 @@ def _missing(filename: str, path: str) -> FileInfo:
     return FileInfo(filename, path, -1, None)
 
 
+def _search_denied(req: Request, path: str) -> HttpError:
+    return _forbidden(
+        req,
+        f"AH00035: access to {req.uri} denied (filesystem path '{shown(path)}') "
+        "because search permissions are missing on a component of the path",
+    )
+
+
 def _forbidden(req: Request, message: str) -> HttpError:
     req.log(ERROR, message)
     return HttpError(403, log=False)
@@ -173,11 +181,7 @@ def _open(req: Request, filename: str) -> FileInfo:
         try:
             st = os.stat(path)
         except PermissionError:
-            raise _forbidden(
-                req,
-                f"AH00035: access to {req.uri} denied (filesystem path '{shown(path)}') "
-                "because search permissions are missing on a component of the path",
-            ) from None
+            raise _search_denied(req, path) from None
         except OSError:
             return _missing(filename, path)
         return FileInfo(filename, path, -1, st)  # exists but unreadable: 403 when served
@@ -319,11 +323,7 @@ def _walk(req: Request, path: str) -> tuple[os.stat_result | None, bool]:
     except (FileNotFoundError, NotADirectoryError):
         return None, False
     except PermissionError:
-        raise _forbidden(
-            req,
-            f"AH00035: access to {req.uri} denied (filesystem path '{shown(path)}') "
-            "because search permissions are missing on a component of the path",
-        ) from None
+        raise _search_denied(req, path) from None
     except OSError:
         return None, False
     if st is not None and trailing_slash and not stat.S_ISDIR(st.st_mode):

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import math
 import os
-import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mpmd.config.errors import ConfigError
-from mpmd.config.parser import Node, split_args
+from mpmd.config.parser import split_args
 from mpmd.config.registry import (
     ANYWHERE,
     DIRECTORY_ONLY,
@@ -24,14 +23,18 @@ from mpmd.config.registry import (
     REALLY_LAST,
     SERVER_ONLY,
     SERVER_VHOST,
-    Ctx,
     Module,
     Syntax,
     directive,
     parse_flag,
 )
-from mpmd.config.server import Listener, Section
+from mpmd.config.server import Listener
 from mpmd.log.levels import LEVELS
+from mpmd.modules.core_sections import (
+    SECTIONS,
+    module_is_loaded,
+    parse_host_port,
+)
 from mpmd.modules.static import default_handler
 
 if TYPE_CHECKING:
@@ -547,23 +550,6 @@ def _listen(cmd: Cmd, address: str, proto: str = "http") -> None:
     cmd.config.listeners.append(Listener(host, port, proto.lower()))
 
 
-def parse_host_port(cmd: Cmd, address: str) -> tuple[str, int]:
-    host, port_text = "", address
-    if address.startswith("["):
-        inner, _, rest = address[1:].partition("]")
-        host, port_text = inner, rest[1:] if rest.startswith(":") else ""
-    elif ":" in address:
-        host, _, port_text = address.rpartition(":")
-    elif not address.isdigit():
-        host, port_text = address, ""  # a host name alone, as apr_parse_addr_port
-    if not port_text:
-        raise cmd.error("Port must be specified")
-    if not (port_text.isascii() and port_text.isdigit()) or int(port_text) > 65535:
-        raise cmd.error("Invalid address or port")
-    port = int(port_text)
-    return ("" if host == "*" else host), port
-
-
 @directive(
     "ListenBacklog",
     Syntax.TAKE1,
@@ -659,205 +645,6 @@ def _mutex(cmd: Cmd, *args: str) -> None:
     """Accepted so that copied Apache configs load; mpmd chooses its own mechanisms."""
 
 
-# ----------------------------------------------------------------------------
-# Sections
-
-
-def _strip_section_args(cmd: Cmd, name: str, text: str) -> list[str]:
-    args = split_args(text)
-    if not args:
-        raise cmd.error(f"<{name}> directive requires additional arguments")
-    return args
-
-
-def _per_dir_section(kind: str, name: str, regex_form: bool) -> Any:
-    def apply(cmd: Cmd, text: str, children: list[Node]) -> None:
-        if cmd.context & Ctx.DIRECTORY and not (
-            kind == "files" and cmd.section is not None and cmd.section.kind == "directory"
-        ):
-            raise cmd.error(f"<{name}> cannot occur within <{cmd.section_kind}> section")
-        args = _strip_section_args(cmd, name, text)
-        pattern = args[-1]
-        is_regex = regex_form or (len(args) == 2 and args[0] == "~")
-        if len(args) > 2 or (len(args) == 2 and args[0] != "~"):
-            raise cmd.error(f"<{name}> takes one argument, or '~' and a regular expression")
-        regex = None
-        if is_regex:
-            try:
-                regex = re.compile(pattern)
-            except re.error as e:
-                raise cmd.error(f"Regex could not be compiled: {e}") from None
-        elif kind == "directory":
-            pattern = cmd.path(pattern) if pattern != "/" else "/"
-        section = Section(
-            kind, pattern, regex, cmd.server.new_dir_conf(), cmd.node.file, cmd.node.line
-        )
-        if cmd.section is not None and kind == "files":
-            # <Files> inside <Directory>: applies to that directory only, as a nested regex on the path
-            outer = cmd.section
-            section = Section(
-                "directory", outer.pattern, outer.regex, section.dir, section.file, section.line
-            )
-            section = _files_within(section, pattern, regex)
-        cmd.server.sections.append(section)
-        cmd.walk(children, section=section, context=Ctx.DIRECTORY, section_kind=name)
-
-    return apply
-
-
-def _files_within(section: Section, pattern: str, regex: re.Pattern[str] | None) -> Section:
-    """<Files> nested in <Directory>: a <Files> that also requires the directory."""
-    from fnmatch import translate
-
-    directory = section.pattern.rstrip("/")
-    file_re = regex.pattern if regex is not None else translate(pattern).removesuffix(r"\Z")
-    full = re.compile("^" + re.escape(directory) + "/(?:.*/)?(?:" + file_re + ")$")
-    return replace(section, kind="files_path", pattern=section.pattern, regex=full)
-
-
-def _register_sections() -> tuple[Any, ...]:
-    out = []
-    for name, kind, regex in (
-        ("Directory", "directory", False),
-        ("DirectoryMatch", "directory", True),
-        ("Files", "files", False),
-        ("FilesMatch", "files", True),
-        ("Location", "location", False),
-        ("LocationMatch", "location", True),
-    ):
-        ctx = ANYWHERE if kind == "files" else SERVER_VHOST
-        doc = {
-            "directory": "Container for directives affecting resources located in the specified directories",
-            "files": "Container for directives affecting files matching specified patterns",
-            "location": "Container for directives affecting resources accessed through the specified URL paths",
-        }[kind]
-        out.append(
-            directive("<" + name, Syntax.RAW_ARGS, ctx, doc, section=True)(
-                _per_dir_section(kind, name, regex)
-            )
-        )
-    return tuple(out)
-
-
-@directive(
-    "<VirtualHost",
-    Syntax.RAW_ARGS,
-    SERVER_ONLY,
-    "Container to map directives to a particular virtual host, takes one or more host addresses",
-    section=True,
-)
-def _virtual_host(cmd: Cmd, text: str, children: list[Node]) -> None:
-    from mpmd.config.server import ServerConfig
-
-    addrs = split_args(text)
-    if not addrs:
-        raise cmd.error("<VirtualHost> directive requires additional arguments")
-    for a in addrs:
-        has_port = "]:" in a if a.startswith("[") else ":" in a
-        parse_host_port(cmd, a if has_port else a + ":0")
-    main = cmd.server
-    vhost = ServerConfig(
-        cmd.config.modules,
-        is_virtual=True,
-        addrs=addrs,
-        defined_in=cmd.node.file,
-        defined_line=cmd.node.line,
-    )
-    # a virtual host starts from the main server's settings (httpd merges them after reading)
-    for attr in (
-        "timeout",
-        "keep_alive",
-        "keep_alive_timeout",
-        "max_keep_alive_requests",
-        "limit_request_line",
-        "limit_request_field_size",
-        "limit_request_fields",
-        "document_root",
-        "server_admin",
-        "error_log",
-        "log_level",
-    ):
-        setattr(vhost, attr, getattr(main, attr))
-    cmd.config.vhosts.append(vhost)
-    cmd.walk(children, server=vhost, context=Ctx.VHOST, section_kind="VirtualHost")
-
-
-def _negatable(text: str) -> tuple[bool, str]:
-    text = text.strip()
-    if text.startswith("!"):
-        return True, text[1:].strip()
-    return False, text
-
-
-@directive(
-    "<IfDefine",
-    Syntax.RAW_ARGS,
-    ANYWHERE,
-    "Container for directives based on existence of command line defines",
-    section=True,
-)
-def _if_define(cmd: Cmd, text: str, children: list[Node]) -> None:
-    negate, name = _negatable(text)
-    if not name:
-        raise cmd.error("<IfDefine> directive requires additional arguments")
-    if (name in cmd.config.defines) != negate:
-        cmd.loader.walk(children, cmd)
-
-
-@directive(
-    "<IfModule",
-    Syntax.RAW_ARGS,
-    ANYWHERE,
-    "Container for directives based on existence of specified modules",
-    section=True,
-)
-def _if_module(cmd: Cmd, text: str, children: list[Node]) -> None:
-    negate, name = _negatable(text)
-    if not name:
-        raise cmd.error("<IfModule> directive requires additional arguments")
-    if (module_is_loaded(cmd, name)) != negate:
-        cmd.loader.walk(children, cmd)
-
-
-def module_is_loaded(cmd: Cmd, name: str) -> bool:
-    """<IfModule> accepts status_module, mod_status.c or mod_status."""
-    loaded = cmd.config.modules.by_name
-    if name in loaded:
-        return True
-    base = name.removesuffix(".c").removeprefix("mod_")
-    return base + "_module" in loaded or any(m.source == name for m in loaded.values())
-
-
-@directive(
-    "<IfFile",
-    Syntax.RAW_ARGS,
-    ANYWHERE,
-    "Container for directives based on existence of files on disk",
-    section=True,
-)
-def _if_file(cmd: Cmd, text: str, children: list[Node]) -> None:
-    negate, name = _negatable(text)
-    if not name:
-        raise cmd.error("<IfFile> directive requires additional arguments")
-    if os.path.exists(cmd.path(split_args(name)[0])) != negate:
-        cmd.loader.walk(children, cmd)
-
-
-@directive(
-    "<IfDirective",
-    Syntax.RAW_ARGS,
-    ANYWHERE,
-    "Container for directives based on existence of named directive",
-    section=True,
-)
-def _if_directive(cmd: Cmd, text: str, children: list[Node]) -> None:
-    negate, name = _negatable(text)
-    if not name:
-        raise cmd.error("<IfDirective> directive requires additional arguments")
-    if (name.lower() in cmd.config.modules.directives) != negate:
-        cmd.loader.walk(children, cmd)
-
-
 class CoreModule(Module):
     name = "core_module"
     source = "core.c"
@@ -870,8 +657,7 @@ class CoreModule(Module):
         _set_handler, _force_type, _add_default_charset, _enable_sendfile, _file_etag,
         _error_document, _trace_enable, _hostname_lookups, _listen, _listen_backlog,
         _pid_file, _error_log, _log_level, _define, _undefine, _include,
-        _include_optional, _mutex, *_register_sections(), _virtual_host, _if_define,
-        _if_module, _if_file, _if_directive,
+        _include_optional, _mutex, *SECTIONS,
     )  # fmt: skip
     hook_order = {"translate_name": LAST, "handler": REALLY_LAST}
 

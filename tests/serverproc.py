@@ -97,15 +97,17 @@ def run_server(
     embedded: bool = False,
     env: dict[str, str] | None = None,
     ready_timeout: float = 20.0,
+    mode: str = "-X",
 ) -> Iterator[Server]:
-    """Run ``mpmd -X``: with a config file written from ``conf_body``, or the embedded default."""
+    """Run ``mpmd -X`` (or ``mode="-DFOREGROUND"``: the parent and its children) with a config
+    file written from ``conf_body``, or the embedded default."""
     root.mkdir(parents=True, exist_ok=True)
     error_log = root / "error_log"
     if embedded:
-        cmd = [sys.executable, "-m", "mpmd", "-X", "-c", f"ErrorLog {error_log}", *(args or [])]
+        cmd = [sys.executable, "-m", "mpmd", mode, "-c", f"ErrorLog {error_log}", *(args or [])]
     else:
         conf = write_conf(root, conf_body, listen)
-        cmd = [sys.executable, "-m", "mpmd", "-X", "-f", str(conf), *(args or [])]
+        cmd = [sys.executable, "-m", "mpmd", mode, "-f", str(conf), *(args or [])]
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.Popen(
         cmd, cwd=root, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE

@@ -273,14 +273,21 @@ def test_dash_e_rejects_an_unknown_level(capsys: pytest.CaptureFixture[str], con
     )
 
 
-@pytest.mark.parametrize("verb", ["start", "restart", "graceful", "graceful-stop", "stop"])
-def test_dash_k_says_no_mpm_exists_yet(
+@pytest.mark.parametrize("verb", ["start", "restart", "graceful"])
+def test_dash_k_that_starts_a_server_needs_an_mpm(
     capsys: pytest.CaptureFixture[str], conf: Path, verb: str
 ) -> None:
     code, out, err = run(capsys, "-k", verb, "-f", str(conf))
     assert (code, out) == (1, "")
-    assert err.startswith(f"mpmd: -k {verb}: no MPM is built into this release yet; ")
-    assert "mpmd -X" in err
+    assert err.startswith("AH00534: mpmd: Configuration error: No MPM loaded")
+
+
+@pytest.mark.parametrize("verb", ["stop", "graceful-stop"])
+def test_dash_k_stop_without_a_server_says_not_running(
+    capsys: pytest.CaptureFixture[str], conf: Path, verb: str
+) -> None:
+    code, out, _err = run(capsys, "-k", verb, "-f", str(conf))
+    assert (code, out) == (0, "mpmd (no pid file) not running\n")
 
 
 def test_dash_k_rejects_an_unknown_verb(capsys: pytest.CaptureFixture[str], conf: Path) -> None:

@@ -125,8 +125,13 @@ def load(opts: argparse.Namespace, warn: list[str]) -> Config:
 
 
 def _port_define() -> dict[str, str]:
-    """``${PORT}``, as gunicorn honours $PORT; 8080 when the environment has none."""
-    return {} if "PORT" in os.environ else {"PORT": DEFAULT_PORT}
+    """``${PORT}`` (as gunicorn honours $PORT; 8080 when unset) and ``${MPMD_RUNTIME_DIR}``."""
+    import tempfile
+
+    defines = {} if "PORT" in os.environ else {"PORT": DEFAULT_PORT}
+    if "MPMD_RUNTIME_DIR" not in os.environ:
+        defines["MPMD_RUNTIME_DIR"] = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return defines
 
 
 def print_version() -> None:
@@ -268,10 +273,37 @@ def main(argv: list[str] | None = None) -> int:
         from mpmd.mpm import single
 
         return single.run(config, "mpmd " + " ".join(args))
+    return serve(opts, config, args)
+
+
+def serve(opts: argparse.Namespace, config: Config, args: list[str]) -> int:
+    """``-k VERB``, or start the parent (detached unless -DFOREGROUND) with the loaded MPM."""
+    from mpmd.mpm import control
+
     verb = opts.verb or "start"
-    print(
-        f"mpmd: -k {verb}: no MPM is built into this release yet; "
-        "run 'mpmd -X' to serve in one process in the foreground",
-        file=sys.stderr,
-    )
-    return 1
+    done, status = control.signal_server(config, verb)
+    if done:
+        return status
+    if config.mpm_name is None:
+        print(
+            "AH00534: mpmd: Configuration error: No MPM loaded "
+            "(LoadModule mpm_prefork_module, or run 'mpmd -X' to serve in one process).",
+            file=sys.stderr,
+        )
+        return 1
+    if "FOREGROUND" not in opts.defines and not control.detach():
+        return 0
+    from mpmd.mpm.base import Parent
+    from mpmd.mpm.prefork import Prefork
+
+    def reload() -> Config:
+        again: list[str] = []
+        fresh = load(opts, again)
+        from mpmd.modules.core import validate
+
+        validate(fresh)
+        fresh.warnings.extend(again)
+        return fresh
+
+    command_line = "mpmd " + " ".join(args)
+    return Parent(config, reload, command_line, Prefork()).run()

@@ -170,6 +170,13 @@ class Loader:
         cls = self.builtin.get(name)
         if cls is None:
             cls = import_module_class(cmd, name, path)
+        if cls.mpm is not None:
+            if self.config.mpm_module is not None:
+                raise cmd.error(
+                    "AH00534: mpmd: Configuration error: More than one MPM loaded "
+                    f"({self.config.mpm_module} and {name})."
+                )
+            self.config.mpm_name, self.config.mpm_module = cls.mpm, name
         module = cls()
         modules.add(module, shared=not cls.static)
         for server in [self.config.main, *self.config.vhosts]:

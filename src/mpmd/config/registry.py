@@ -139,6 +139,7 @@ class Module:
     static: ClassVar[bool] = False  # always loaded (compiled in)
     directives: ClassVar[tuple[Directive, ...]] = ()
     hook_order: ClassVar[dict[str, int]] = {}
+    mpm: ClassVar[str | None] = None  # an MPM module names its MPM ("prefork")
 
     # --- per-server and per-directory configuration ---------------------
     def create_server_config(self) -> Any:

@@ -192,7 +192,10 @@ class Config:
     server_tokens: str = "Full"
     trace_enable: bool = True
     warnings: list[str] = field(default_factory=list)
-    mpm_name: str | None = None
+    mpm_name: str | None = None  # "prefork", ... : the loaded MPM module's short name
+    mpm_module: str | None = None
+    scoreboard_file: str | None = None  # ScoreBoardFile; None: a file of our own in /dev/shm
+    graceful_shutdown_timeout: float = 0.0  # seconds; 0 waits for ever, as httpd
     # state of the single process that serves (filled at start-up)
     hooks: dict[str, list[Callable[..., Any]]] = field(default_factory=dict)
 

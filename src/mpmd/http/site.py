@@ -41,9 +41,10 @@ class Site:
         self.multithread = multithread
         self.multiprocess = multiprocess
         self.accepting = True
-        self.in_request = (
-            False  # a stop signal waits while this is true: no half-sent reply or log line
-        )
+        # a stop signal waits while this is true: no half-sent reply or log line
+        self.in_request = False
+        # the MPM's scoreboard slot for this thread (begin_request/end_request); None under -X
+        self.slot: Any = None
         self.banner = server_banner(config.server_tokens)
         self.server_header = b"Server: " + self.banner.encode("latin-1") + b"\r\n"
         hooks = config.hooks
@@ -72,6 +73,9 @@ class Site:
     def handle(self, req: Request) -> None:
         """Run ``req`` start to finish: process, answer errors, log. Never raises."""
         self.in_request = True
+        slot = self.slot
+        if slot is not None:
+            slot.begin_request(req.conn.client_ip, req.server.server_name, req.request_line)
         try:
             try:
                 self.process(req)
@@ -103,6 +107,8 @@ class Site:
                 log_transaction(req)
             except Exception:
                 self.log_exception("MP00005: log_transaction hook failed")
+        if slot is not None:
+            slot.end_request(req.bytes_sent, int((req.end_perf - req.start_perf) * 1_000_000))
         self.in_request = False
 
     def process(self, req: Request) -> None:

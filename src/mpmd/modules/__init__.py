@@ -27,6 +27,7 @@ def builtin_modules() -> dict[str, type[Module]]:
         so,
         wsgi,
     )
+    from mpmd.mpm import prefork
 
     classes: list[type[Module]] = [
         core.CoreModule,
@@ -41,5 +42,6 @@ def builtin_modules() -> dict[str, type[Module]]:
         reqtimeout.ReqTimeoutModule,
         autoindex.AutoindexModule,
         wsgi.WsgiModule,
+        prefork.PreforkModule,
     ]
     return {c.name: c for c in classes}

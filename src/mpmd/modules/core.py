@@ -551,6 +551,29 @@ def _listen(cmd: Cmd, address: str, proto: str = "http") -> None:
 
 
 @directive(
+    "ScoreBoardFile",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "A file for Apache to maintain runtime process management information",
+)
+def _scoreboard_file(cmd: Cmd, value: str) -> None:
+    cmd.config.scoreboard_file = cmd.path(value)
+
+
+@directive(
+    "GracefulShutdownTimeout",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "Maximum time in seconds to wait for child processes to complete transactions during shutdown",
+    "0",
+)
+def _graceful_shutdown_timeout(cmd: Cmd, value: str) -> None:
+    cmd.config.graceful_shutdown_timeout = float(
+        _positive_int(cmd, "GracefulShutdownTimeout", value)
+    )
+
+
+@directive(
     "ListenBacklog",
     Syntax.TAKE1,
     SERVER_ONLY,
@@ -656,7 +679,7 @@ class CoreModule(Module):
         _limit_request_fields, _limit_request_body, _options, _allow_override,
         _set_handler, _force_type, _add_default_charset, _enable_sendfile, _file_etag,
         _error_document, _trace_enable, _hostname_lookups, _listen, _listen_backlog,
-        _pid_file, _error_log, _log_level, _define, _undefine, _include,
+        _pid_file, _scoreboard_file, _graceful_shutdown_timeout, _error_log, _log_level, _define, _undefine, _include,
         _include_optional, _mutex, *SECTIONS,
     )  # fmt: skip
     hook_order = {"translate_name": LAST, "handler": REALLY_LAST}

@@ -1,0 +1,375 @@
+"""The parent process every MPM shares: it never serves a request.
+
+It owns the listen sockets, the scoreboard, the pid file, the generation
+counter and the children. Once a second it reaps dead children (logging
+httpd's AH00052 for a child killed by a signal) and runs the MPM's spare
+maintenance. Signals, as httpd's: TERM stops (children killed after a short
+grace), HUP restarts (children stopped, configuration re-read, new
+children), USR1 restarts gracefully (configuration re-read, listen sockets
+kept, old-generation children finish what they hold while new ones take new
+connections), WINCH stops gracefully (bounded by GracefulShutdownTimeout).
+A configuration that fails on a restart leaves the running server as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import socket
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from mpmd.config.errors import ConfigError
+from mpmd.http.site import Site
+from mpmd.log.errorlog import ErrorLog
+from mpmd.log.levels import ALERT, EMERG, ERROR, NOTICE, WARN
+from mpmd.net.listeners import ListenError, open_listener
+
+if TYPE_CHECKING:
+    from mpmd.config.server import Config, Listener
+    from mpmd.mpm.scoreboard import Scoreboard
+
+STOP_GRACE = 3.0  # seconds children get after SIGTERM before SIGKILL (httpd waits about 3 s)
+TICK = 1.0  # spare maintenance runs once a second, as httpd's
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return f"{signal.Signals(signum).name.removeprefix('SIG').capitalize()}"
+    except ValueError:
+        return str(signum)
+
+
+_SIGNAL_WORDS = {
+    signal.SIGKILL: "Killed",
+    signal.SIGSEGV: "Segmentation fault",
+    signal.SIGABRT: "Aborted",
+    signal.SIGBUS: "Bus error",
+    signal.SIGILL: "Illegal instruction",
+    signal.SIGFPE: "Floating point exception",
+    signal.SIGINT: "Interrupt",
+    signal.SIGTERM: "Terminated",
+}
+
+
+class Child:
+    def __init__(self, pid: int, slot: int, generation: int) -> None:
+        self.pid = pid
+        self.slot = slot
+        self.generation = generation
+        self.quiescing = False
+        self.started = time.time()
+
+
+class Parent:
+    """The parent of one MPM run; ``mpm`` supplies the MPM's own steps."""
+
+    def __init__(
+        self, config: Config, reload: Callable[[], Config], command_line: str, mpm: Any
+    ) -> None:
+        self.config = config
+        self.reload = reload
+        self.command_line = command_line
+        self.mpm = mpm
+        self.generation = 0
+        self.children: dict[int, Child] = {}
+        self.listeners: list[socket.socket] = []
+        self._listen_keys: list[tuple[str, int]] = []
+        self.error_log = ErrorLog(2)
+        self.scoreboard: Scoreboard
+        self.pending: list[int] = []
+        self.idle_spawn_rate = 1
+        self.max_workers_logged = False
+        self.pid_file = ""
+        self.stopping = False
+
+    # -- small services for the MPM and its children -------------------------
+    def log(
+        self, level: int, message: str, module: str = "mpm_prefork", force: bool = False
+    ) -> None:
+        self.error_log.log(level, message, module, force=force)
+
+    def set_title(self, title: str) -> None:
+        try:
+            import setproctitle
+
+            setproctitle.setproctitle(title)
+        except ImportError:  # pragma: no cover - a declared dependency
+            pass
+
+    def make_site(self, multithread: bool, multiprocess: bool) -> Site:
+        return Site(self.config, self.error_log, multithread=multithread, multiprocess=multiprocess)
+
+    # -- start-up ---------------------------------------------------------------
+    def open_logs(self) -> None:
+        from mpmd.mpm.single import open_error_log
+
+        old = self.error_log
+        self.error_log = open_error_log(self.config)
+        if old.fd > 2:
+            old.close()
+
+    def open_listeners(self) -> None:
+        """Open what Listen asks for, keeping sockets that stay (graceful restart)."""
+        keep = dict(zip(self._listen_keys, self.listeners, strict=True))
+        sockets: list[socket.socket] = []
+        keys: list[tuple[str, int]] = []
+        for listener in self.config.listeners:
+            key = (listener.host, listener.port)
+            sock = keep.pop(key, None)
+            if sock is None:
+                sock = open_listener(listener, self.config.listen_backlog)
+                sock.setblocking(False)
+            sockets.append(sock)
+            keys.append(key)
+        for sock in keep.values():
+            sock.close()
+        self.listeners, self._listen_keys = sockets, keys
+
+    def write_pid_file(self) -> None:
+        self.pid_file = self.config.path(self.config.pid_file)
+        os.makedirs(os.path.dirname(self.pid_file), exist_ok=True)
+        tmp = f"{self.pid_file}.{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.write(f"{os.getpid()}\n")
+        os.replace(tmp, self.pid_file)
+
+    def remove_pid_file(self) -> None:
+        if self.pid_file:
+            with contextlib.suppress(OSError):
+                os.unlink(self.pid_file)
+
+    def post_config(self) -> None:
+        for post_config in self.config.hooks["post_config"]:
+            post_config(self.config)
+        for warning in self.config.warnings:
+            self.log(ERROR, warning, "core", force=True)
+        self.config.warnings.clear()
+
+    def run(self) -> int:
+        self.open_logs()
+        for warning in self.config.warnings:
+            self.log(WARN, warning, "core", force=True)
+        self.config.warnings.clear()
+        try:
+            self.open_listeners()
+        except ListenError as e:
+            self.log(EMERG, str(e), "core", force=True)
+            self.log(
+                ALERT, "AH00015: no listening sockets available, shutting down", "core", force=True
+            )
+            return 1
+        self.mpm.check_config(self)
+        self.scoreboard = self.mpm.create_scoreboard(self)
+        self.write_pid_file()
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        os.set_blocking(wake_r, False)
+        signal.set_wakeup_fd(wake_w)
+        for signum in (
+            signal.SIGTERM,
+            signal.SIGINT,
+            signal.SIGHUP,
+            signal.SIGUSR1,
+            signal.SIGWINCH,
+        ):
+            signal.signal(signum, self._on_signal)
+        signal.signal(signal.SIGCHLD, self._on_signal)
+        try:
+            self.post_config()
+            self.set_title(f"mpmd: parent (generation {self.generation}) {self.command_line}")
+            self.log(
+                NOTICE,
+                f"AH00163: {self.make_site(False, False).banner} configured -- resuming normal operations",
+                force=True,
+            )
+            self.log(NOTICE, f"AH00094: Command line: '{self.command_line}'", "core", force=True)
+            from mpmd.net.listeners import describe
+
+            for sock in self.listeners:
+                self.log(
+                    NOTICE, f"MP00020: serving on {describe(sock)} ({self.mpm.name})", force=True
+                )
+            self.mpm.startup_children(self)
+            return self.main_loop(wake_r)
+        finally:
+            signal.set_wakeup_fd(-1)
+            self.remove_pid_file()
+            self.scoreboard.close()
+            self.scoreboard.unlink()
+
+    # -- the loop ------------------------------------------------------------------
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if signum != signal.SIGCHLD:
+            self.pending.append(signum)
+
+    def main_loop(self, wake_r: int) -> int:
+        next_tick = time.monotonic() + TICK
+        while True:
+            timeout = max(0.0, next_tick - time.monotonic())
+            with contextlib.suppress(InterruptedError):
+                select.select([wake_r], [], [], timeout)
+            with contextlib.suppress(OSError):
+                while os.read(wake_r, 512):
+                    pass
+            self.reap()
+            while self.pending:
+                signum = self.pending.pop(0)
+                if signum in (signal.SIGTERM, signal.SIGINT):
+                    self.log(NOTICE, "AH00169: caught SIGTERM, shutting down", force=True)
+                    self.stop_children()
+                    return 0
+                if signum == signal.SIGWINCH:
+                    self.log(
+                        NOTICE, "AH00170: caught SIGWINCH, shutting down gracefully", force=True
+                    )
+                    self.graceful_stop()
+                    return 0
+                if signum == signal.SIGHUP:
+                    self.log(NOTICE, "AH00172: SIGHUP received.  Attempting to restart", force=True)
+                    self.restart(graceful=False)
+                elif signum == signal.SIGUSR1:
+                    self.log(
+                        NOTICE, "AH00171: Graceful restart requested, doing restart", force=True
+                    )
+                    self.restart(graceful=True)
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + TICK
+                self.mpm.perform_idle_server_maintenance(self)
+
+    # -- children ---------------------------------------------------------------
+    def spawn(self, slot: int) -> int:
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 0
+            try:
+                signal.set_wakeup_fd(-1)
+                self.mpm.child_main(self, slot)
+            except BaseException as e:  # never return into the parent's loop
+                code = 1
+                with contextlib.suppress(Exception):
+                    self.error_log.log(
+                        ERROR, f"MP00040: child {os.getpid()} failed: {e!r}", force=True
+                    )
+            finally:
+                os._exit(code)
+        self.children[pid] = Child(pid, slot, self.generation)
+        self.scoreboard.set_process(slot, pid, self.generation)
+        return pid
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            child = self.children.pop(pid, None)
+            if child is None:
+                continue
+            self.scoreboard.free_process(child.slot)
+            if os.WIFSIGNALED(status):
+                signum = os.WTERMSIG(status)
+                if signum not in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGWINCH):
+                    word = _SIGNAL_WORDS.get(signal.Signals(signum), signal_name(signum))
+                    self.log(
+                        NOTICE,
+                        f"AH00052: child pid {pid} exit signal {word} ({signum})",
+                        "core",
+                        force=True,
+                    )
+
+    def signal_children(self, signum: int, only_generation: int | None = None) -> None:
+        for child in list(self.children.values()):
+            if only_generation is not None and child.generation != only_generation:
+                continue
+            if signum in (signal.SIGUSR1, signal.SIGWINCH):
+                child.quiescing = True
+                self.scoreboard.set_quiescing(child.slot)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signum)
+
+    def wait_children(self, timeout: float) -> bool:
+        """Reap until no child is left or ``timeout`` passes (0 waits for ever); True if all gone."""
+        deadline = time.monotonic() + timeout if timeout else None
+        while self.children:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+            self.reap()
+        return True
+
+    def stop_children(self) -> None:
+        self.signal_children(signal.SIGTERM)
+        if not self.wait_children(STOP_GRACE):
+            self.signal_children(signal.SIGKILL)
+            self.wait_children(STOP_GRACE)
+
+    def graceful_stop(self) -> None:
+        for sock in self.listeners:
+            sock.close()
+        self.listeners = []
+        self.signal_children(signal.SIGWINCH)
+        timeout = self.config.graceful_shutdown_timeout
+        if not self.wait_children(timeout):
+            self.stop_children()
+
+    def restart(self, graceful: bool) -> None:
+        try:
+            config = self.reload()
+        except ConfigError as e:
+            self.log(
+                ERROR,
+                f"AH00116: {e.one_line()} -- configuration error: keeping the running server",
+                "core",
+                force=True,
+            )
+            return
+        except Exception as e:
+            self.log(
+                ERROR,
+                f"MP00041: restart failed, keeping the running server: {e!r}",
+                "core",
+                force=True,
+            )
+            return
+        new_mpm = config.mpm_name
+        if new_mpm != self.config.mpm_name:
+            self.log(
+                ERROR,
+                f"MP00042: a restart cannot change the MPM ({self.config.mpm_name} -> {new_mpm}); stop and start the server",
+                "core",
+                force=True,
+            )
+            return
+        old_generation = self.generation
+        if graceful:
+            self.signal_children(signal.SIGUSR1, only_generation=old_generation)
+        else:
+            self.stop_children()
+        self.config = config
+        self.generation += 1
+        self.scoreboard.set_generation(self.generation)
+        self.open_logs()
+        try:
+            self.open_listeners()
+        except ListenError as e:
+            self.log(
+                ERROR,
+                f"{e} -- keeping the listen sockets of the previous generation",
+                "core",
+                force=True,
+            )
+        self.mpm.check_config(self)
+        self.post_config()
+        self.idle_spawn_rate = 1
+        self.set_title(f"mpmd: parent (generation {self.generation}) {self.command_line}")
+        self.mpm.startup_children(self)
+
+
+def listener_key(listener: Listener) -> tuple[str, int]:
+    return (listener.host, listener.port)

@@ -640,7 +640,11 @@ class Connection:
                 req.number = self.requests
                 self._body_deadline = 0.0
                 site.handle(req)
-                if req.close_after or not site.accepting:
+                # Only what the response said decides: a reply that promised keep-alive
+                # (a stop signal came after its head was built) is followed by waiting
+                # for the next request and answering it with "Connection: close" --
+                # closing now would fail a client that sends on the promised connection.
+                if req.close_after:
                     break
                 if not req.body_done and not self._drain(req):
                     break

@@ -245,3 +245,29 @@ def test_dash_k_verbs_control_a_daemonised_server(tmp_path: Path) -> None:
                     os.kill(int(text), signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+
+
+def test_graceful_restart_reopens_logs_for_logrotate(prefork: StartPrefork, tmp_path: Path) -> None:
+    access = tmp_path / "access_log"
+    server = prefork(f'LogFormat "%r %>s" short\nCustomLog {access} short', StartServers=1)
+    get(server, "/before")
+    wait_for(lambda: access.exists() and "GET /before" in access.read_text())
+    access.rename(access.with_name("access_log.1"))
+    os.kill(server.pid, signal.SIGUSR1)
+    wait_for(lambda: "AH00171" in server.log_text())
+    wait_for(lambda: len(children(server)) >= 1)
+    # new connections go to the new generation, which writes to a fresh file
+    wait_for(
+        lambda: get(server, "/after") and access.exists() and "GET /after" in access.read_text()
+    )
+    assert "GET /before" not in access.read_text()
+    assert "GET /before" in access.with_name("access_log.1").read_text()
+
+
+def test_two_generations_share_the_listen_socket(prefork: StartPrefork) -> None:
+    server = prefork(StartServers=2)
+    wait_for(lambda: len(children(server)) == 2)
+    os.kill(server.pid, signal.SIGUSR1)
+    wait_for(lambda: "AH00171" in server.log_text())
+    for _ in range(20):
+        get(server)

@@ -357,3 +357,32 @@ def test_e_error_hides_startup_warnings(tmp_path: Path, capsys: pytest.CaptureFi
     assert "AH00112" not in capsys.readouterr().err
     assert main(["-t", "-c", "DocumentRoot /no/such/dir"]) == 0
     assert "AH00112" in capsys.readouterr().err
+
+
+def test_v_capital_names_the_loaded_mpm(capsys: pytest.CaptureFixture[str], conf: Path) -> None:
+    code, out, _err = run(capsys, "-V", "-f", str(conf), "-C", "LoadModule mpm_prefork_module x")
+    assert code == 0
+    assert "Server MPM:     prefork\n" in out
+    assert "    forked:     yes (variable process count)\n" in out
+
+
+def test_server_limit_caps_max_request_workers_with_httpds_warning(
+    capsys: pytest.CaptureFixture[str], conf: Path
+) -> None:
+    code, _out, err = run(
+        capsys,
+        "-t",
+        "-f",
+        str(conf),
+        "-C",
+        "LoadModule mpm_prefork_module x",
+        "-c",
+        "ServerLimit 10",
+        "-c",
+        "MaxRequestWorkers 50",
+    )
+    assert code == 0
+    assert (
+        "WARNING: MaxRequestWorkers of 50 exceeds ServerLimit value of 10 servers, "
+        "decreasing MaxRequestWorkers to 10." in err
+    )

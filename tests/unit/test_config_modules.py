@@ -304,3 +304,19 @@ def test_request_read_timeout_is_not_allowed_in_a_directory(tmp_path: Path) -> N
         tmp_path, LOAD_REQTIMEOUT + "<Location />\nRequestReadTimeout body=1\n</Location>\n"
     )
     assert error.message == "RequestReadTimeout not allowed here"
+
+
+def test_a_second_mpm_is_an_error_naming_both(tmp_path: Path) -> None:
+    from mpmd.config.registry import Module
+
+    class OtherMpm(Module):
+        name = "mpm_other_module"
+        source = "other.c"
+        mpm = "other"
+
+    err = fail(
+        tmp_path,
+        "LoadModule mpm_prefork_module x\nLoadModule mpm_other_module x",
+        extra=[OtherMpm],
+    )
+    assert "More than one MPM loaded (mpm_prefork_module and mpm_other_module)" in err.message

@@ -152,6 +152,8 @@ def print_settings(config: Config | None) -> None:
     mpm = config.mpm_name if config is not None else None
     if mpm:
         print(f"Server MPM:     {mpm}")
+        print("  threaded:     no")
+        print("    forked:     yes (variable process count)")
     else:
         print("Server MPM:     none (no MPM module loaded: only -X, one process, is available)")
         print("  threaded:     no")
@@ -253,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if not (opts.test or opts.dump_modules or opts.dump_vhosts or opts.settings):
             validate(config)
+        for module in config.modules.modules:
+            module.check_config(config, warnings.append)
     except ConfigError as e:
         report_startup(opts, warnings, str(e))
         return 1

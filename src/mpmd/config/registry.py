@@ -155,6 +155,9 @@ class Module:
         return add
 
     # --- hooks -----------------------------------------------------------
+    def check_config(self, config: Config, warn: Callable[[str], None]) -> None:
+        """Clamp and cross-check settings after reading, with httpd's warnings (also under -t)."""
+
     def post_config(self, config: Config) -> None:
         """Called once the configuration is read, before serving (open logs, import apps)."""
 

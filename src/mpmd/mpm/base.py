@@ -351,7 +351,7 @@ class Parent:
             self.signal_children(signal.SIGUSR1, only_generation=old_generation)
         else:
             self.stop_children()
-        self.config = config
+        old_config, self.config = self.config, config
         self.generation += 1
         self.scoreboard.set_generation(self.generation)
         self.open_logs()
@@ -366,6 +366,12 @@ class Parent:
             )
         self.mpm.check_config(self)
         self.post_config()
+        for module in old_config.modules.modules:
+            # the old generation's children hold their own copies of these descriptors
+            close = getattr(module, "close", None)
+            if callable(close):
+                with contextlib.suppress(Exception):
+                    close()
         self.idle_spawn_rate = 1
         self.set_title(f"mpmd: parent (generation {self.generation}) {self.command_line}")
         self.mpm.startup_children(self)

@@ -22,6 +22,7 @@ from mpmd.config.registry import SERVER_ONLY, Module, Syntax, directive
 
 if TYPE_CHECKING:
     from mpmd.config.loader import Cmd
+    from mpmd.config.server import Config
     from mpmd.mpm.base import Parent
 
 DEFAULT_SERVER_LIMIT = 256
@@ -183,6 +184,9 @@ class PreforkModule(Module):
 
     def create_server_config(self) -> PreforkConf:
         return PreforkConf()
+
+    def check_config(self, config: Config, warn: Any) -> None:
+        check_config(config.main.module_conf[self.name], warn)
 
 
 # ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ $(BIN)/mpmd: pyproject.toml
 	@touch $@
 
 run: $(BIN)/mpmd
-	$(BIN)/mpmd -X
+	$(BIN)/mpmd -DFOREGROUND
 
 lint: $(BIN)/mpmd
 	$(BIN)/ruff check src tests bench

@@ -271,3 +271,23 @@ def test_two_generations_share_the_listen_socket(prefork: StartPrefork) -> None:
     wait_for(lambda: "AH00171" in server.log_text())
     for _ in range(20):
         get(server)
+
+
+def test_hup_restarts_with_new_children_and_keeps_serving(prefork: StartPrefork) -> None:
+    server = prefork(StartServers=2)
+    old = wait_for(lambda: children(server) if len(children(server)) == 2 else None)
+    os.kill(server.pid, signal.SIGHUP)
+    wait_for(lambda: "AH00172: SIGHUP received.  Attempting to restart" in server.log_text())
+    wait_for(lambda: len(children(server)) == 2 and not (children(server) & old))
+    assert int(get(server)) not in old
+    assert (server.root / "mpmd.pid").read_text().strip() == str(server.pid)
+
+
+def test_sigterm_stops_the_parent_and_every_child(prefork: StartPrefork) -> None:
+    server = prefork(StartServers=3)
+    kids = wait_for(lambda: children(server) if len(children(server)) == 3 else None)
+    os.kill(server.pid, signal.SIGTERM)
+    assert server.proc.wait(timeout=30) == 0
+    wait_for(lambda: not any(psutil.pid_exists(pid) for pid in kids))
+    assert not (server.root / "mpmd.pid").exists()
+    assert "AH00169: caught SIGTERM, shutting down" in server.log_text()

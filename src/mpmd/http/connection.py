@@ -2,15 +2,21 @@
 
 The connection owns the socket. It parses request heads with httptools'
 callbacks into ``Request`` objects (pipelined heads queue up in order),
-hands each to the site, writes what the handler answers, and decides
-whether the connection lives on (RFC 9112 section 9.3, httpd's keep-alive
-rules). Timeouts use ``SO_RCVTIMEO``/``SO_SNDTIMEO`` on a blocking socket:
-Python's ``settimeout`` would poll before every recv.
+reads request bodies, hands each request to the site, and decides whether
+the connection lives on (RFC 9112 section 9.3, httpd's keep-alive rules):
+waiting for the next request, draining an unread body, lingering on close.
+Timeouts use ``SO_RCVTIMEO``/``SO_SNDTIMEO`` on a blocking socket: Python's
+``settimeout`` would poll before every recv.
+
+Writing a response -- its head, body and end -- is ``writer.py``'s
+``ResponseWriter``, a base class of ``Connection``; this module does not
+build a response head or frame a body. It follows what a response decided
+(``req.close_after``) and tells the writer whether an unread body can be
+drained (``_can_drain``).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import struct
@@ -21,9 +27,9 @@ from urllib.parse import unquote_to_bytes
 
 import httptools
 
-from mpmd.http.errors import DROPS_CONNECTION, BodyError, ClientGone, HttpError
+from mpmd.http.errors import BodyError, ClientGone
 from mpmd.http.request import Request
-from mpmd.http.response import date_cache, status_line
+from mpmd.http.writer import ResponseWriter
 
 if TYPE_CHECKING:
     from mpmd.http.site import Site
@@ -31,26 +37,8 @@ if TYPE_CHECKING:
 RECV_SIZE = 65536
 SPIN_TRIES = 32  # about 40 us of polling for the next keep-alive request
 SPIN_WINDOW = 0.0002  # seconds: a client this quick is worth polling for
-SMALL_FILE = 16384  # files up to this size go out with the head in one write
 LINGER_SECONDS = 2.0  # httpd's SECONDS_TO_LINGER
 DRAIN_LIMIT = 1 << 20  # unread body bytes we discard to keep a connection alive
-# Headers the server writes itself: hop-by-hop ones (RFC 9110 section 7.6.1), and
-# Date and Server, which httpd's basic_http_header sets whatever the handler said.
-SERVER_OWNED = frozenset(
-    {
-        "date",
-        "server",
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-        "te",
-        "trailer",
-        "upgrade",
-        "proxy-connection",
-    }
-)
-
-
 METHOD_TOKEN = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}) ")  # RFC 9110 5.6.2 token
 
 
@@ -94,7 +82,9 @@ def normalize_path(path: str) -> str | None:
     return result
 
 
-class Connection:
+class Connection(ResponseWriter):
+    """One client connection, from the accept to the close; ``serve`` runs it."""
+
     def __init__(
         self,
         sock: socket.socket,
@@ -120,7 +110,9 @@ class Connection:
         self.url_parts: list[bytes] = []
         self.host_seen = False
         self.valid_host = b""
-        self.spin = True
+        # only where the MPM allows it: with more busy processes than CPUs a poll takes
+        # the CPU from a process that has work (prefork measured a 16x worse p99)
+        self.may_spin = self.spin = site.poll_keepalive
         self.error: tuple[int, str] | None = None
         self.requests = 0
         self.pending: bytes | None = None
@@ -392,7 +384,7 @@ class Connection:
             if data is None:
                 waited = time.perf_counter()
                 data = self._recv(timeout)
-                if idle:
+                if idle and self.may_spin:
                     # poll next time only for a client that answered within the window
                     self.spin = time.perf_counter() - waited < SPIN_WINDOW
             if data is None:
@@ -479,151 +471,6 @@ class Connection:
         if self.error is not None and not req.body_chunks:
             status, note = self.error
             raise BodyError(status, note)
-
-    # ------------------------------------------------------------------
-    # writing
-
-    def _send(self, data: bytes) -> None:
-        try:
-            self.sock.sendall(data)
-        except (BlockingIOError, TimeoutError) as e:
-            raise ClientGone("send timed out") from e
-        except OSError as e:
-            raise ClientGone(str(e)) from e
-
-    def start_response(
-        self,
-        req: Request,
-        status: int,
-        line: bytes | None,
-        headers: list[tuple[str, str]],
-        content_length: int | None,
-    ) -> None:
-        if req.head_sent:
-            raise RuntimeError("response headers already sent")
-        forced = req.notes.get("force_status")
-        if forced:
-            status, line = forced, None
-        req.status = status
-        req.headers_out = headers
-        server = req.server
-        no_body = req.method == "HEAD" or status < 200 or status in (204, 304)
-        req.no_body = no_body
-        keep = (
-            req.keep_alive
-            and not req.close_after
-            and server.keep_alive
-            and status not in DROPS_CONNECTION
-            and self.site.accepting
-            and (req.body_done or self._can_drain(req))
-        )
-        out: list[str] = []
-        for name, value in headers:
-            lname = name.lower()
-            if lname in SERVER_OWNED:
-                if lname == "connection" and "close" in value.lower():
-                    keep = False
-                continue
-            if lname == "content-length":
-                if content_length is None:
-                    try:
-                        content_length = int(value)
-                    except ValueError:
-                        raise HttpError(
-                            500, f"invalid Content-Length from handler: {value!r}"
-                        ) from None
-                continue
-            out.append(f"{name}: {value}\r\n")
-        if status < 200 or status in (204, 304):
-            req.length_known = True
-        elif content_length is not None:
-            out.append(f"Content-Length: {content_length}\r\n")
-            req.length_known = True
-        elif no_body:
-            req.length_known = True
-        elif req.http_minor >= 1:
-            out.append("Transfer-Encoding: chunked\r\n")
-            req.chunked_out = True
-            req.length_known = True
-        else:
-            keep = False  # HTTP/1.0 without a length: the close delimits the body
-        # httpd's ap_set_keepalive: MaxKeepAliveRequests counts the reuses of a
-        # connection, so N allows N + 1 requests and the first reply says max=N
-        limit = server.max_keep_alive_requests
-        left = limit - (self.requests - 1) if limit else 0
-        if keep and limit and left <= 0:
-            keep = False
-        if not keep:
-            out.append("Connection: close\r\n\r\n")
-        elif req.keep_alive_token:
-            # httpd's ap_set_keepalive: Keep-Alive goes back only to a client that sent the token
-            ka = f"Keep-Alive: timeout={int(server.keep_alive_timeout)}"
-            out.append(f"{ka}, max={left}\r\n" if left else f"{ka}\r\n")
-            out.append("Connection: Keep-Alive\r\n\r\n")
-        else:
-            out.append("\r\n")
-        req.close_after = not keep
-        req.content_length_out = content_length
-        head = (
-            (line or status_line(status))
-            + date_cache.header()
-            + self.site.server_header
-            + "".join(out).encode("latin-1")
-        )
-        req.header_bytes = len(head)
-        req.head_sent = True
-        self.pending = head
-
-    def write_body(self, req: Request, data: bytes) -> None:
-        size = len(data)
-        if req.chunked_out:
-            data = b"%x\r\n%b\r\n" % (size, data)
-        if self.pending is not None:
-            data = self.pending + data
-            self.pending = None
-        self._send(data)
-        req.bytes_sent += size
-
-    def send_file(self, req: Request, fd: int, offset: int, count: int) -> None:
-        if count <= SMALL_FILE:
-            data = os.pread(fd, count, offset)
-            if data:
-                self.write_body(req, data)
-            return
-        if req.chunked_out:
-            self._send((self.pending or b"") + b"%x\r\n" % count)
-        elif self.pending is not None:
-            self._send(self.pending)
-        self.pending = None
-        sent = 0
-        while sent < count:
-            try:
-                n = os.sendfile(self.sock.fileno(), fd, offset + sent, count - sent)
-            except (BlockingIOError, TimeoutError) as e:
-                raise ClientGone("sendfile timed out") from e
-            except OSError as e:
-                raise ClientGone(str(e)) from e
-            if n == 0:
-                break  # the file shrank under us
-            sent += n
-        req.bytes_sent += sent
-        if req.chunked_out:
-            self._send(b"\r\n")
-        if sent < count:
-            req.close_after = True
-
-    def end_response(self, req: Request) -> None:
-        if req.done:
-            return
-        req.done = True
-        tail = b"0\r\n\r\n" if req.chunked_out and not req.no_body else b""
-        if self.pending is not None:
-            tail, self.pending = self.pending + tail, None
-        if tail:
-            self._send(tail)
-        expected = req.content_length_out
-        if expected is not None and not req.no_body and req.bytes_sent != expected:
-            req.close_after = True  # a short (or long) body breaks the framing: end the connection
 
     # ------------------------------------------------------------------
     # the connection's life

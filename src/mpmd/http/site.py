@@ -45,6 +45,8 @@ class Site:
         self.in_request = False
         # the MPM's scoreboard slot for this thread (begin_request/end_request); None under -X
         self.slot: Any = None
+        # may a connection poll briefly for its next keep-alive request (connection.py)?
+        self.poll_keepalive = True
         self.banner = server_banner(config.server_tokens)
         self.server_header = b"Server: " + self.banner.encode("latin-1") + b"\r\n"
         hooks = config.hooks

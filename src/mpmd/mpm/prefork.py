@@ -214,6 +214,7 @@ def child_main(parent: Parent, slot: int) -> None:
     scoreboard = parent.scoreboard
     worker = scoreboard.worker(slot, 0)
     handle = site.slot = scoreboard.handle(slot, 0)
+    site.poll_keepalive = False  # many processes share few CPUs: sleep, don't poll
 
     def graceful(signum: int, frame: Any) -> None:
         state.stopping = True

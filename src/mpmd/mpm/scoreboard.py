@@ -2,8 +2,12 @@
 
 One table per server, sized ``ServerLimit x ThreadLimit`` once, by the parent,
 before any child exists. The parent reads it for spare maintenance, mod_status
-renders it, the advisor measures it. It owns the layout of that memory and
-the rules for who writes what; it knows nothing of HTTP or of any MPM.
+renders it, the advisor measures it. It owns the layout of that memory,
+creating and attaching it, the parent's slot management, the rules for who
+writes what, and each serving thread's hot path (``WorkerHandle``); it knows
+nothing of HTTP or of any MPM. Reading the table as plain values (a
+snapshot, the counts, the totals, the ``Scoreboard:`` letters) belongs to
+``scoreboard_view.py``: the ``Scoreboard`` methods of those names call it.
 
 Mechanism: a file mapped with ``mmap`` (``MAP_SHARED``), in ``/dev/shm`` when
 it exists (memory, never disk), else the temp dir. A forked child keeps using
@@ -62,13 +66,12 @@ Cost, measured with ``timeit`` (Python 3.11, the 2-core dev machine, best of
 7 runs of 200,000): ``begin_request`` + ``end_request`` ≈ 0.69 µs per request
 (0.32 + 0.33); add ``idle()`` (0.35 µs) when the connection closes after the
 request; ``set_state`` ≈ 0.065 µs (a raw ``slot.status = b"R"`` 0.04 µs);
-``record_times`` ≈ 0.57 µs. For 16 x 64 slots: ``status_letters()`` ≈ 1.5 µs,
-``counts()`` ≈ 20 µs, ``totals()`` ≈ 0.11 ms, ``snapshot()`` ≈ 2.7 ms. The hot
-path writes through ``struct.pack_into`` on the mmap, one call for begin and
-one for end (a prototype setting ctypes fields one by one, nine counters,
-measured 0.37 + 0.89 µs). ``end_request`` reads the counters back from the
-slot rather than keeping copies in the handle (≈ 0.08 µs more), so a raw
-``slot.access_count += 1`` and the handle never disagree.
+``record_times`` ≈ 0.57 µs (the read side's costs are ``scoreboard_view``'s).
+The hot path writes through ``struct.pack_into`` on the mmap, one call for
+begin and one for end (a prototype setting ctypes fields one by one, nine
+counters, measured 0.37 + 0.89 µs). ``end_request`` reads the counters back
+from the slot rather than keeping copies in the handle (≈ 0.08 µs more), so a
+raw ``slot.access_count += 1`` and the handle never disagree.
 """
 
 from __future__ import annotations
@@ -81,8 +84,10 @@ import struct
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mpmd.mpm.scoreboard_view import Counts, Snapshot, Totals
 
 # Apache's worker states (SERVER_* in scoreboard.h), one byte each in the slot.
 DEAD = b"."  # open slot with no current process
@@ -275,10 +280,10 @@ _CLIENT_OFFSET = _offset("client")
 _VHOST_OFFSET = _offset("vhost")
 _PROTOCOL_OFFSET = _offset("protocol")
 _CONN_BASE_OFFSET = _offset("conn_access_base")
-# The read side's views of whole slots (for iter_unpack over a copy), in
+# Whole slots as scoreboard_view reads them (iter_unpack over a copy), in
 # ctypes field order; "@" aligns as ctypes does (checked below).
-_WORKER = struct.Struct("@4Q2dcd128s48s48s16s4Q2dQ2i16x")
-_PROCESS = struct.Struct("@3i2B6Id16x")
+WORKER_ROW = struct.Struct("@4Q2dcd128s48s48s16s4Q2dQ2i16x")
+PROCESS_ROW = struct.Struct("@3i2B6Id16x")
 # bound once: a method lookup per call is a measurable share of the hot path
 _pack_end = _END.pack_into
 _pack_begin = _BEGIN.pack_into
@@ -312,8 +317,8 @@ def _check_layout() -> None:
         WORKER_SIZE % 64
         or PROCESS_SIZE != 64
         or ctypes.sizeof(GlobalScore) > HEADER_SIZE
-        or _WORKER.size != WORKER_SIZE
-        or _PROCESS.size != PROCESS_SIZE
+        or WORKER_ROW.size != WORKER_SIZE
+        or PROCESS_ROW.size != PROCESS_SIZE
     ):
         raise RuntimeError("scoreboard layout: a structure has the wrong size")
 
@@ -331,97 +336,6 @@ def default_directory() -> str:
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
         return "/dev/shm"
     return tempfile.gettempdir()
-
-
-# -- the read side: plain values ---------------------------------------------
-
-
-@dataclass(slots=True)
-class WorkerInfo:
-    """One worker slot as it was when the snapshot was taken."""
-
-    child: int  # process slot (mod_status's Srv is f"{child}-{generation of the process}")
-    thread: int
-    status: str  # one of STATES
-    pid: int
-    tid: int
-    generation: int
-    access_count: int
-    bytes_served: int
-    my_access_count: int
-    my_bytes_served: int
-    conn_count: int
-    conn_bytes: int
-    start_time: float
-    stop_time: float
-    last_used: float
-    duration_us: int  # of the last request (mod_status's Req is stop - start)
-    total_duration_us: int  # all requests of the slot (mod_status's Dur)
-    cpu_user: float
-    cpu_system: float
-    client: str
-    protocol: str
-    vhost: str
-    request: str
-
-
-@dataclass(slots=True)
-class ProcessInfo:
-    """One process slot and its workers."""
-
-    slot: int
-    pid: int  # 0: no process
-    generation: int
-    bucket: int
-    quiescing: bool
-    not_accepting: bool
-    connections: int
-    write_completion: int
-    keep_alive: int
-    lingering_close: int
-    suspended: int
-    wait_io: int
-    start_time: float
-    workers: tuple[WorkerInfo, ...]
-
-
-@dataclass(slots=True)
-class Snapshot:
-    server_limit: int
-    thread_limit: int
-    max_servers: int
-    threads_per_child: int
-    running_generation: int
-    config_generation: int
-    restart_time: float
-    parent_pid: int
-    processes: tuple[ProcessInfo, ...]
-
-
-class Counts(NamedTuple):
-    """Workers as mod_status and spare maintenance count them."""
-
-    busy: int  # R W K D C L G of live, non-quiescing processes
-    idle: int  # _ of live, non-quiescing processes of the running generation
-    graceful: int  # G (also counted in busy)
-    processes: int  # live processes
-    stopping: int  # live processes that are quiescing
-
-
-class Totals(NamedTuple):
-    """mod_status's Total Accesses / Total kBytes / Total Duration."""
-
-    accesses: int
-    bytes: int
-    duration_us: int
-
-    @property
-    def kbytes(self) -> int:
-        return self.bytes >> 10
-
-    @property
-    def duration_ms(self) -> int:
-        return self.duration_us // 1000
 
 
 # -- the write side of one worker: the hot path --------------------------------
@@ -757,7 +671,7 @@ class Scoreboard:
         header = self.header
         end = min(header.max_servers if limit is None else limit, self.server_limit)
         thread_limit = self.thread_limit
-        statuses = self._statuses(mm)
+        statuses = self.copy_statuses()
         for i in range(end):
             process = self._processes[i]
             row = statuses[i * thread_limit : (i + 1) * thread_limit]
@@ -809,177 +723,45 @@ class Scoreboard:
         slot.cpu_user = slot.cpu_system = 0.0
         slot.status = status
 
-    # -- the read side -------------------------------------------------------------
-    def _statuses(self, mm: mmap.mmap) -> bytes:
+    # -- the read side: copies for scoreboard_view ----------------------------------
+    def copy_header(self) -> GlobalScore:
+        """A copy of the global header (the live one is ``header``)."""
+        return GlobalScore.from_buffer_copy(self._map(), 0)
+
+    def copy_statuses(self) -> bytes:
         """Every worker's state byte, slot order (one strided copy)."""
-        return mm[self._worker_base + _STATUS_OFFSET : self.size : WORKER_SIZE]
+        return self._map()[self._worker_base + _STATUS_OFFSET : self.size : WORKER_SIZE]
 
-    def _process_rows(self, mm: mmap.mmap) -> list[tuple[Any, ...]]:
-        return list(_PROCESS.iter_unpack(mm[HEADER_SIZE : self._worker_base]))
+    def copy_processes(self) -> bytes:
+        """Every process slot, as bytes (``PROCESS_ROW`` each)."""
+        return self._map()[HEADER_SIZE : self._worker_base]
 
+    def copy_workers(self) -> bytes:
+        """Every worker slot, as bytes (``WORKER_ROW`` each)."""
+        return self._map()[self._worker_base : self.size]
+
+    # The readings themselves are scoreboard_view's. It imports this module's
+    # layout, so it is imported here when called, not at the top (a cycle).
     def status_letters(self) -> str:
         """Apache's ``Scoreboard:`` string: a letter per slot, dead slots beyond the limits left out."""
-        header = self.header
-        statuses = self._statuses(self._map()).replace(b"\0", DEAD)
-        max_servers, per_child = header.max_servers, header.threads_per_child
-        thread_limit = self.thread_limit
-        if max_servers >= self.server_limit and per_child >= thread_limit:
-            return statuses.decode("latin-1")
-        rows = []
-        for i in range(self.server_limit):
-            row = statuses[i * thread_limit : (i + 1) * thread_limit]
-            if i >= max_servers:
-                rows.append(row.replace(DEAD, b""))
-            else:
-                rows.append(row[:per_child] + row[per_child:].replace(DEAD, b""))
-        return b"".join(rows).decode("latin-1")
+        from mpmd.mpm import scoreboard_view
+
+        return scoreboard_view.status_letters(self)
 
     def counts(self) -> Counts:
         """Busy and idle workers, as mod_status (and spare maintenance) count them."""
-        mm = self._map()
-        statuses = self._statuses(mm)
-        generation = self.header.running_generation
-        thread_limit = self.thread_limit
-        busy = idle = graceful = live = stopping = 0
-        for i, (pid, process_generation, _, quiescing, *_rest) in enumerate(self._process_rows(mm)):
-            if not pid:
-                continue
-            live += 1
-            if quiescing:
-                stopping += 1
-                continue
-            row = statuses[i * thread_limit : (i + 1) * thread_limit]
-            ready = row.count(READY)
-            if process_generation == generation:
-                idle += ready
-            # mod_status: busy is anything but ready, dead, starting, idle-kill
-            not_busy = (
-                ready
-                + row.count(DEAD)
-                + row.count(b"\0")
-                + row.count(STARTING)
-                + row.count(IDLE_KILL)
-            )
-            busy += thread_limit - not_busy
-            graceful += row.count(GRACEFUL)
-        return Counts(busy, idle, graceful, live, stopping)
+        from mpmd.mpm import scoreboard_view
+
+        return scoreboard_view.counts(self)
 
     def totals(self) -> Totals:
         """Accesses, bytes and duration over every slot that has served (mod_status's totals)."""
-        mm = self._map()
-        words = memoryview(mm[self._worker_base : self.size]).cast("Q")
-        stride = WORKER_SIZE // 8
-        statuses = self._statuses(mm)
-        accesses = served = duration = 0
-        for access_count, bytes_served, total_duration, status in zip(
-            words[0::stride], words[1::stride], words[2::stride], statuses, strict=True
-        ):
-            # mod_status: a slot counts if it has served, or is neither idle nor dead
-            if access_count or status not in _NOT_COUNTED:
-                accesses += access_count
-                served += bytes_served
-                duration += total_duration
-        return Totals(accesses, served, duration)
+        from mpmd.mpm import scoreboard_view
+
+        return scoreboard_view.totals(self)
 
     def snapshot(self) -> Snapshot:
         """A copy of the whole table as plain values (for mod_status and the advisor)."""
-        mm = self._map()
-        header = GlobalScore.from_buffer_copy(mm, 0)
-        thread_limit = self.thread_limit
-        workers = list(_WORKER.iter_unpack(mm[self._worker_base : self.size]))
-        processes = []
-        for i, row in enumerate(self._process_rows(mm)):
-            first = i * thread_limit
-            infos = tuple(_worker_info(i, j, workers[first + j]) for j in range(thread_limit))
-            processes.append(_process_info(i, row, infos))
-        return Snapshot(
-            server_limit=self.server_limit,
-            thread_limit=thread_limit,
-            max_servers=header.max_servers,
-            threads_per_child=header.threads_per_child,
-            running_generation=header.running_generation,
-            config_generation=header.config_generation,
-            restart_time=header.restart_time,
-            parent_pid=header.parent_pid,
-            processes=tuple(processes),
-        )
+        from mpmd.mpm import scoreboard_view
 
-
-_NOT_COUNTED = frozenset(b"_.\0")
-
-
-def _cstring(raw: bytes) -> str:
-    """A NUL-terminated (or full-width) field as str, latin-1: never fails."""
-    return raw.partition(b"\0")[0].decode("latin-1")
-
-
-def _process_info(slot: int, row: tuple[Any, ...], workers: tuple[WorkerInfo, ...]) -> ProcessInfo:
-    pid, generation, bucket, quiescing, not_accepting, *counters, start_time = row
-    connections, write_completion, keep_alive, lingering_close, suspended, wait_io = counters
-    return ProcessInfo(
-        slot,
-        pid,
-        generation,
-        bucket,
-        bool(quiescing),
-        bool(not_accepting),
-        connections,
-        write_completion,
-        keep_alive,
-        lingering_close,
-        suspended,
-        wait_io,
-        start_time,
-        workers,
-    )
-
-
-def _worker_info(child: int, thread: int, row: tuple[Any, ...]) -> WorkerInfo:
-    (
-        access_count,
-        bytes_served,
-        total_duration_us,
-        duration_us,
-        stop_time,
-        last_used,
-        status,
-        start_time,
-        request,
-        client,
-        vhost,
-        protocol,
-        child_access_base,
-        child_bytes_base,
-        conn_access_base,
-        conn_bytes_base,
-        cpu_user,
-        cpu_system,
-        tid,
-        pid,
-        generation,
-    ) = row
-    return WorkerInfo(
-        child=child,
-        thread=thread,
-        status="." if status == b"\0" else status.decode("latin-1"),
-        pid=pid,
-        tid=tid,
-        generation=generation,
-        access_count=access_count,
-        bytes_served=bytes_served,
-        my_access_count=access_count - child_access_base,
-        my_bytes_served=bytes_served - child_bytes_base,
-        conn_count=access_count - conn_access_base,
-        conn_bytes=bytes_served - conn_bytes_base,
-        start_time=start_time,
-        stop_time=stop_time,
-        last_used=last_used,
-        duration_us=duration_us,
-        total_duration_us=total_duration_us,
-        cpu_user=cpu_user,
-        cpu_system=cpu_system,
-        client=_cstring(client),
-        protocol=_cstring(protocol),
-        vhost=_cstring(vhost),
-        request=_cstring(request),
-    )
+        return scoreboard_view.snapshot(self)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from mpmd.config.registry import (
     SERVER_ONLY,
     SERVER_VHOST,
     Ctx,
+    Directive,
     Syntax,
     directive,
 )
@@ -172,36 +174,6 @@ def _negatable(text: str) -> tuple[bool, str]:
     return False, text
 
 
-@directive(
-    "<IfDefine",
-    Syntax.RAW_ARGS,
-    ANYWHERE,
-    "Container for directives based on existence of command line defines",
-    section=True,
-)
-def _if_define(cmd: Cmd, text: str, children: list[Node]) -> None:
-    negate, name = _negatable(text)
-    if not name:
-        raise cmd.error("<IfDefine> directive requires additional arguments")
-    if (name in cmd.config.defines) != negate:
-        cmd.loader.walk(children, cmd)
-
-
-@directive(
-    "<IfModule",
-    Syntax.RAW_ARGS,
-    ANYWHERE,
-    "Container for directives based on existence of specified modules",
-    section=True,
-)
-def _if_module(cmd: Cmd, text: str, children: list[Node]) -> None:
-    negate, name = _negatable(text)
-    if not name:
-        raise cmd.error("<IfModule> directive requires additional arguments")
-    if (module_is_loaded(cmd, name)) != negate:
-        cmd.loader.walk(children, cmd)
-
-
 def module_is_loaded(cmd: Cmd, name: str) -> bool:
     """<IfModule> accepts status_module, mod_status.c or mod_status."""
     loaded = cmd.config.modules.by_name
@@ -211,34 +183,39 @@ def module_is_loaded(cmd: Cmd, name: str) -> bool:
     return base + "_module" in loaded or any(m.source == name for m in loaded.values())
 
 
-@directive(
-    "<IfFile",
-    Syntax.RAW_ARGS,
-    ANYWHERE,
+def _conditional(name: str, doc: str, holds: Callable[[Cmd, str], bool]) -> Directive:
+    """<IfDefine>, <IfModule>, ...: read the body when ``holds`` (or, with ``!``, when not)."""
+
+    def apply(cmd: Cmd, text: str, children: list[Node]) -> None:
+        negate, arg = _negatable(text)
+        if not arg:
+            raise cmd.error(f"<{name}> directive requires additional arguments")
+        if holds(cmd, arg) != negate:
+            cmd.loader.walk(children, cmd)
+
+    return directive("<" + name, Syntax.RAW_ARGS, ANYWHERE, doc, section=True)(apply)
+
+
+_if_define = _conditional(
+    "IfDefine",
+    "Container for directives based on existence of command line defines",
+    lambda cmd, name: name in cmd.config.defines,
+)
+_if_module = _conditional(
+    "IfModule",
+    "Container for directives based on existence of specified modules",
+    module_is_loaded,
+)
+_if_file = _conditional(
+    "IfFile",
     "Container for directives based on existence of files on disk",
-    section=True,
+    lambda cmd, name: os.path.exists(cmd.path(split_args(name)[0])),
 )
-def _if_file(cmd: Cmd, text: str, children: list[Node]) -> None:
-    negate, name = _negatable(text)
-    if not name:
-        raise cmd.error("<IfFile> directive requires additional arguments")
-    if os.path.exists(cmd.path(split_args(name)[0])) != negate:
-        cmd.loader.walk(children, cmd)
-
-
-@directive(
-    "<IfDirective",
-    Syntax.RAW_ARGS,
-    ANYWHERE,
+_if_directive = _conditional(
+    "IfDirective",
     "Container for directives based on existence of named directive",
-    section=True,
+    lambda cmd, name: name.lower() in cmd.config.modules.directives,
 )
-def _if_directive(cmd: Cmd, text: str, children: list[Node]) -> None:
-    negate, name = _negatable(text)
-    if not name:
-        raise cmd.error("<IfDirective> directive requires additional arguments")
-    if (name.lower() in cmd.config.modules.directives) != negate:
-        cmd.loader.walk(children, cmd)
 
 
 SECTIONS = (

@@ -287,7 +287,3 @@ class Site:
         req.close_after = sub.close_after
         req.content_type = sub.content_type
         return 0
-
-
-def describe(obj: Any) -> str:
-    return obj.__class__.__name__

@@ -29,7 +29,7 @@ from mpmd.log.levels import ALERT, EMERG, ERROR, NOTICE, WARN
 from mpmd.net.listeners import ListenError, open_listener
 
 if TYPE_CHECKING:
-    from mpmd.config.server import Config, Listener
+    from mpmd.config.server import Config
     from mpmd.mpm.scoreboard import Scoreboard
 
 STOP_GRACE = 3.0  # seconds children get after SIGTERM before SIGKILL (httpd waits about 3 s)
@@ -375,7 +375,3 @@ class Parent:
         self.idle_spawn_rate = 1
         self.set_title(f"mpmd: parent (generation {self.generation}) {self.command_line}")
         self.mpm.startup_children(self)
-
-
-def listener_key(listener: Listener) -> tuple[str, int]:
-    return (listener.host, listener.port)

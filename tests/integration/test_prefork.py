@@ -138,10 +138,11 @@ def test_spare_maintenance_grows_under_a_burst_and_shrinks_when_idle(
     wait_for(lambda: len(children(server)) == 1)
     sb = scoreboard(server)
     try:
-        threads = [threading.Thread(target=get, args=(server, "/?sleep=4")) for _ in range(6)]
+        threads = [threading.Thread(target=get, args=(server, "/?sleep=8")) for _ in range(6)]
         for t in threads:
             t.start()
-        # the pool grows until the six slow requests are each held by a child (state W)
+        # the pool grows (1, 2, 4 children a second) until each slow request holds a child (W);
+        # 8 s of sleep leaves room for a slow machine before the first one finishes
         wait_for(lambda: sb.status_letters().count("W") >= 6, timeout=20)
         for t in threads:
             t.join(timeout=30)

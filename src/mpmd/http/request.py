@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from mpmd.http.errors import BodyError, HttpError
+from mpmd.http.errors import BodyError
 
 if TYPE_CHECKING:
     from mpmd.config.server import DirConf, ServerConfig
@@ -49,7 +49,6 @@ class Request:
         "http_minor",
         "keep_alive",
         "keep_alive_token",
-        "length_known",
         "log_id",
         "method",
         "no_body",
@@ -108,7 +107,6 @@ class Request:
         self.header_bytes = 0
         self.chunked_out = False
         self.close_after = False
-        self.length_known = False
         self.no_body = False
         self.done = False
         self.error_note = ""
@@ -193,9 +191,6 @@ class Request:
 
     def end(self) -> None:
         self.conn.end_response(self)
-
-    def error(self, status: int, note: str = "") -> HttpError:
-        return HttpError(status, note)
 
     def log(self, level: int, message: str, module: str = "core") -> None:
         self.conn.site.log(level, message, module, self.conn.client_label, self.server)

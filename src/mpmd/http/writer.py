@@ -112,16 +112,14 @@ class ResponseWriter:
                 continue
             out.append(f"{name}: {value}\r\n")
         if status < 200 or status in (204, 304):
-            req.length_known = True
+            pass  # RFC 9110 section 6.4.1: never a body, so no framing header
         elif content_length is not None:
             out.append(f"Content-Length: {content_length}\r\n")
-            req.length_known = True
         elif no_body:
-            req.length_known = True
+            pass  # HEAD without a known length: nothing follows the head
         elif req.http_minor >= 1:
             out.append("Transfer-Encoding: chunked\r\n")
             req.chunked_out = True
-            req.length_known = True
         else:
             keep = False  # HTTP/1.0 without a length: the close delimits the body
         # httpd's ap_set_keepalive: MaxKeepAliveRequests counts the reuses of a

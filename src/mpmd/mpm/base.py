@@ -61,7 +61,6 @@ class Child:
         self.slot = slot
         self.generation = generation
         self.quiescing = False
-        self.started = time.time()
 
 
 class Parent:
@@ -84,7 +83,6 @@ class Parent:
         self.idle_spawn_rate = 1
         self.max_workers_logged = False
         self.pid_file = ""
-        self.stopping = False
 
     # -- small services for the MPM and its children -------------------------
     def log(

@@ -38,7 +38,6 @@ class PreforkConf:
     max_request_workers: int = 256
     server_limit: int = DEFAULT_SERVER_LIMIT
     max_connections_per_child: int = 0
-    max_request_workers_set: bool = False
 
 
 def _conf(cmd: Cmd) -> PreforkConf:
@@ -88,9 +87,7 @@ def _max_spare(cmd: Cmd, value: str) -> None:
     "256",
 )
 def _max_request_workers(cmd: Cmd, value: str) -> None:
-    conf = _conf(cmd)
-    conf.max_request_workers = _number(cmd, "MaxRequestWorkers", value)
-    conf.max_request_workers_set = True
+    _conf(cmd).max_request_workers = _number(cmd, "MaxRequestWorkers", value)
 
 
 @directive("MaxClients", Syntax.TAKE1, SERVER_ONLY, "Deprecated name of MaxRequestWorkers", "256")
@@ -196,9 +193,8 @@ class PreforkModule(Module):
 class ChildState:
     """What one prefork child knows about itself."""
 
-    def __init__(self, slot: int, generation: int) -> None:
+    def __init__(self, slot: int) -> None:
         self.slot = slot
-        self.generation = generation
         self.stopping = False  # told to stop gracefully: finish the connection in hand, then exit
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
@@ -209,7 +205,7 @@ def child_main(parent: Parent, slot: int) -> None:
     from mpmd.http.connection import Connection
 
     conf: PreforkConf = parent.config.main.module_conf["mpm_prefork_module"]
-    state = ChildState(slot, parent.generation)
+    state = ChildState(slot)
     site = parent.make_site(multithread=False, multiprocess=True)
     scoreboard = parent.scoreboard
     worker = scoreboard.worker(slot, 0)

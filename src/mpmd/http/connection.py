@@ -382,11 +382,13 @@ class Connection(ResponseWriter):
             idle = not self.head_pending and self.requests > 0
             data = self._recv_soon() if idle and self.spin else None
             if data is None:
-                waited = time.perf_counter()
-                data = self._recv(timeout)
                 if idle and self.may_spin:
+                    waited = time.perf_counter()
+                    data = self._recv(timeout)
                     # poll next time only for a client that answered within the window
                     self.spin = time.perf_counter() - waited < SPIN_WINDOW
+                else:
+                    data = self._recv(timeout)
             if data is None:
                 if self.head_pending:
                     return self._timeout_request()

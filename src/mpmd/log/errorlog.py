@@ -11,8 +11,12 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from mpmd.log.levels import NAMES, WARN
+
+if TYPE_CHECKING:
+    from mpmd.config.server import Config
 
 _STD_PATHS = {"/dev/stderr": 2, "/dev/stdout": 1}
 
@@ -108,3 +112,10 @@ def write_all(fd: int, data: bytes) -> None:
         except OSError:
             return  # a closed stderr must not kill a worker
         view = view[n:]
+
+
+def open_error_log(config: Config) -> ErrorLog:
+    """The main server's ErrorLog at its LogLevel (httpd's default: logs/error_log)."""
+    main = config.main
+    path = main.error_log or config.path("logs/error_log")
+    return ErrorLog.open(path, main.log_level, main.module_log_levels)

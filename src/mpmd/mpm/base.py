@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from mpmd.config.errors import ConfigError
 from mpmd.http.site import Site
-from mpmd.log.errorlog import ErrorLog
+from mpmd.log.errorlog import ErrorLog, open_error_log
 from mpmd.log.levels import ALERT, EMERG, ERROR, NOTICE, WARN
 from mpmd.net.listeners import ListenError, open_listener
 
@@ -103,8 +103,6 @@ class Parent:
 
     # -- start-up ---------------------------------------------------------------
     def open_logs(self) -> None:
-        from mpmd.mpm.single import open_error_log
-
         old = self.error_log
         self.error_log = open_error_log(self.config)
         if old.fd > 2:

@@ -332,9 +332,13 @@ class Prefork:
             if child.quiescing:
                 continue
             live += 1
-            if (
-                child.generation == parent.generation
-                and scoreboard.worker(child.slot, 0).status == b"_"
+            # httpd counts a child still starting up as idle (status <= SERVER_READY):
+            # otherwise every tick before it is ready spawns another one
+            if child.generation == parent.generation and scoreboard.worker(
+                child.slot, 0
+            ).status in (
+                b"_",
+                b"S",
             ):
                 idle += 1
                 to_kill = child.pid

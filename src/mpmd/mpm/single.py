@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from mpmd.http.connection import Connection
 from mpmd.http.site import Site
-from mpmd.log.errorlog import ErrorLog
+from mpmd.log.errorlog import open_error_log
 from mpmd.log.levels import ALERT, EMERG, ERROR, WARN
 
 if TYPE_CHECKING:
@@ -115,9 +115,3 @@ def run(config: Config, command_line: str) -> int:
             sock.close()
         error_log.log(NOTICE, "AH00169: caught SIGTERM, shutting down", "mpm_single", force=True)
     return 0
-
-
-def open_error_log(config: Config) -> ErrorLog:
-    main = config.main
-    path = main.error_log or config.path("logs/error_log")
-    return ErrorLog.open(path, main.log_level, main.module_log_levels)

@@ -22,7 +22,7 @@ import socket
 import struct
 import time
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
 
 import httptools
@@ -91,9 +91,12 @@ class Connection(ResponseWriter):
         client: tuple[str, int] | tuple[str, int, int, int],
         site: Site,
         accepted: float | None = None,
+        slot: Any = None,
     ) -> None:
         self.sock = sock
         self.site = site
+        # the scoreboard slot of the thread serving this connection (begin/end_request)
+        self.slot = site.slot if slot is None else slot
         self.client_ip = client[0] if isinstance(client, tuple) else "unix"
         self.client_port = client[1] if isinstance(client, tuple) else 0
         if self.client_ip.startswith("::ffff:"):

@@ -43,7 +43,8 @@ class Site:
         self.accepting = True
         # a stop signal waits while this is true: no half-sent reply or log line
         self.in_request = False
-        # the MPM's scoreboard slot for this thread (begin_request/end_request); None under -X
+        # the scoreboard slot new connections report to (a threaded MPM gives each
+        # connection its thread's); None under -X
         self.slot: Any = None
         # may a connection poll briefly for its next keep-alive request (connection.py)?
         self.poll_keepalive = True
@@ -75,7 +76,7 @@ class Site:
     def handle(self, req: Request) -> None:
         """Run ``req`` start to finish: process, answer errors, log. Never raises."""
         self.in_request = True
-        slot = self.slot
+        slot = req.conn.slot
         if slot is not None:
             slot.begin_request(req.conn.client_ip, req.server.server_name, req.request_line)
         try:

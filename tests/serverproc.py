@@ -82,6 +82,24 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
             stream.close()
 
 
+# What each MPM runs with in the tests: small pools, so that 2 CPUs start them quickly.
+MPMS = ("prefork", "worker", "event", "winnt")
+MPM_SETTINGS = {
+    "prefork": "StartServers 2\nMinSpareServers 1\nMaxSpareServers 4\nMaxRequestWorkers 20",
+    "worker": "StartServers 2\nThreadsPerChild 8\nMinSpareThreads 4\nMaxSpareThreads 32",
+    "event": "StartServers 2\nThreadsPerChild 8\nMinSpareThreads 4\nMaxSpareThreads 32",
+    "winnt": "ThreadsPerChild 16",
+}
+
+
+def mpm_conf(mpm: str, root: Path) -> str:
+    """The lines that load ``mpm`` with the tests' numbers, its scoreboard and pid file in ``root``."""
+    return (
+        f"LoadModule mpm_{mpm}_module modules/mod_mpm_{mpm}.so\n{MPM_SETTINGS[mpm]}\n"
+        f"ScoreBoardFile {root / 'scoreboard'}\nPidFile {root / 'mpmd.pid'}\n"
+    )
+
+
 def write_conf(root: Path, body: str, listen: str = "127.0.0.1:0") -> Path:
     conf = root / "mpmd.conf"
     conf.write_text(f"Listen {listen}\nErrorLog {root / 'error_log'}\n{body}\n")
@@ -98,10 +116,18 @@ def run_server(
     env: dict[str, str] | None = None,
     ready_timeout: float = 20.0,
     mode: str = "-X",
+    mpm: str | None = None,
 ) -> Iterator[Server]:
     """Run ``mpmd -X`` (or ``mode="-DFOREGROUND"``: the parent and its children) with a config
-    file written from ``conf_body``, or the embedded default."""
+    file written from ``conf_body``, or the embedded default.
+
+    ``mpm`` ("prefork", "worker", "event", "winnt") loads that MPM with small numbers and
+    runs the parent and its children; the server is ready once a child waits for connections.
+    """
     root.mkdir(parents=True, exist_ok=True)
+    if mpm is not None:
+        conf_body = mpm_conf(mpm, root) + conf_body
+        mode = "-DFOREGROUND"
     error_log = root / "error_log"
     if embedded:
         cmd = [sys.executable, "-m", "mpmd", mode, "-c", f"ErrorLog {error_log}", *(args or [])]
@@ -114,6 +140,8 @@ def run_server(
     )
     try:
         host, port = _wait_ready(proc, error_log, ready_timeout)
+        if mpm is not None:
+            _wait_child_ready(proc, root / "scoreboard", ready_timeout)
         yield Server(proc, root, host, port, error_log)
     finally:
         stop_process(proc)
@@ -132,3 +160,25 @@ def _wait_ready(proc: subprocess.Popen[bytes], error_log: Path, timeout: float) 
             raise RuntimeError(f"mpmd exited with {proc.returncode}:\n{out}\n{log}")
         time.sleep(0.05)
     raise RuntimeError(f"mpmd did not become ready in {timeout} s")
+
+
+def _wait_child_ready(proc: subprocess.Popen[bytes], path: Path, timeout: float) -> None:
+    """Wait until the scoreboard shows a worker waiting for a connection (``_``)."""
+    from mpmd.mpm.scoreboard import Scoreboard
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"mpmd exited with {proc.returncode}")
+        try:
+            board = Scoreboard.attach(str(path))
+        except Exception:  # not there yet, or still being written
+            board = None
+        if board is not None:
+            try:
+                if "_" in board.status_letters():
+                    return
+            finally:
+                board.close()
+        time.sleep(0.05)
+    raise RuntimeError(f"no mpmd child became ready in {timeout} s")

@@ -23,10 +23,10 @@ StartServer = Callable[..., Server]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, mpm: str | None) -> Iterator[Server]:
     """One server for the tests that need no special configuration."""
     root = tmp_path_factory.mktemp("http_core")
-    with run_server(root / "server", wsgi_conf(root / "app", "KeepAliveTimeout 2")) as s:
+    with run_server(root / "server", wsgi_conf(root / "app", "KeepAliveTimeout 2"), mpm=mpm) as s:
         yield s
 
 

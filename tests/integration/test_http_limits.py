@@ -23,11 +23,11 @@ INTERNAL_ERRORS = ("MP00001", "MP00004", "MP00005")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, mpm: str | None) -> Iterator[Server]:
     """Apache's default limits, short timeouts, LimitRequestBody 10 under /small."""
     root = tmp_path_factory.mktemp("http_limits")
     extra = "KeepAliveTimeout 2\nTimeout 5\n<Location /small>\nLimitRequestBody 10\n</Location>"
-    with run_server(root / "server", wsgi_conf(root / "app", extra)) as s:
+    with run_server(root / "server", wsgi_conf(root / "app", extra), mpm=mpm) as s:
         yield s
 
 

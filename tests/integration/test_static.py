@@ -150,9 +150,9 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="module")
-def site(tree: tuple[Path, Path]) -> Iterator[Server]:
+def site(tree: tuple[Path, Path], mpm: str | None) -> Iterator[Server]:
     www, ext = tree
-    with run_server(www.parent / "server", site_conf(www, ext)) as server:
+    with run_server(www.parent / f"server-{mpm}", site_conf(www, ext), mpm=mpm) as server:
         yield server
 
 

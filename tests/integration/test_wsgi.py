@@ -63,8 +63,8 @@ MOUNTS = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with run_server(tmp_path_factory.mktemp("wsgi"), wsgi_conf(*MOUNTS)) as s:
+def server(tmp_path_factory: pytest.TempPathFactory, mpm: str | None) -> Iterator[Server]:
+    with run_server(tmp_path_factory.mktemp("wsgi"), wsgi_conf(*MOUNTS), mpm=mpm) as s:
         yield s
 
 
@@ -418,10 +418,21 @@ def test_wsgi_version_and_url_scheme(server: Server) -> None:
     assert env["wsgi.url_scheme"] == "http"
 
 
-def test_single_process_mode_is_neither_multithread_nor_multiprocess(server: Server) -> None:
+# (wsgi.multithread, wsgi.multiprocess) as mod_wsgi sets them for each MPM
+CONCURRENCY = {
+    None: (False, False),
+    "prefork": (False, True),
+    "worker": (True, True),
+    "event": (True, True),
+    "winnt": (True, False),
+}
+
+
+def test_multithread_and_multiprocess_say_how_the_mpm_runs_the_app(
+    server: Server, mpm: str | None
+) -> None:
     env = environ(server, "/app/x")
-    assert env["wsgi.multithread"] is False
-    assert env["wsgi.multiprocess"] is False
+    assert (env["wsgi.multithread"], env["wsgi.multiprocess"]) == CONCURRENCY[mpm]
     assert env["wsgi.run_once"] is False
 
 

@@ -26,8 +26,8 @@ MOUNTS = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with run_server(tmp_path_factory.mktemp("frameworks"), wsgi_conf(*MOUNTS)) as s:
+def server(tmp_path_factory: pytest.TempPathFactory, mpm: str | None) -> Iterator[Server]:
+    with run_server(tmp_path_factory.mktemp("frameworks"), wsgi_conf(*MOUNTS), mpm=mpm) as s:
         yield s
 
 

@@ -18,6 +18,7 @@ from mpmd.config.errors import ConfigError
 from mpmd.config.loader import read_config
 from mpmd.config.registry import Ctx
 from mpmd.config.server import Config
+from mpmd.config.sources import Sources
 from mpmd.log.levels import LEVELS
 from mpmd.modules import builtin_modules
 
@@ -95,8 +96,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def load(opts: argparse.Namespace, warn: list[str]) -> Config:
-    """Read the configuration as httpd would, from the options."""
+def load(opts: argparse.Namespace, warn: list[str], sources: Sources | None = None) -> Config:
+    """Read the configuration as httpd would, from the options (or replay ``sources``)."""
     if opts.config_file and opts.server_root:
         # httpd: a relative -f is relative to the ServerRoot
         root = opts.server_root
@@ -120,6 +121,7 @@ def load(opts: argparse.Namespace, warn: list[str]) -> Config:
         builtin_modules(),
         warn.append,
         preset_defines={**{d: "" for d in defines}, **_port_define()},
+        sources=sources,
     )
     return config
 
@@ -152,8 +154,11 @@ def print_settings(config: Config | None) -> None:
     mpm = config.mpm_name if config is not None else None
     if mpm:
         print(f"Server MPM:     {mpm}")
-        print("  threaded:     no")
-        print("    forked:     yes (variable process count)")
+        print(f"  threaded:     {'no' if mpm == 'prefork' else 'yes (fixed thread count)'}")
+        if mpm == "winnt":
+            print("    forked:     no")
+        else:
+            print("    forked:     yes (variable process count)")
     else:
         print("Server MPM:     none (no MPM module loaded: only -X, one process, is available)")
         print("  threaded:     no")
@@ -249,8 +254,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mpmd: invalid log level '{opts.level}'", file=sys.stderr)
         return 1
     warnings: list[str] = []
+    from mpmd.mpm import winnt
+
+    # a winnt child, started by its parent as a new interpreter: it reads the configuration
+    # the parent read (a snapshot), not the files as they are now
+    child = winnt.child_info()
     try:
-        config = load(opts, warnings)
+        config = load(opts, warnings, child.sources if child else None)
         from mpmd.modules.core import validate
 
         if not (opts.test or opts.dump_modules or opts.dump_vhosts or opts.settings):
@@ -260,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         report_startup(opts, warnings, str(e))
         return 1
+    if child is not None:
+        return winnt.child_process(config, child, "mpmd " + " ".join(args))
     report_startup(opts, warnings)
     if opts.settings:
         print_settings(config)
@@ -273,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     if opts.test:
         print("Syntax OK", file=sys.stderr)
         return 0
-    if opts.debug:
+    if opts.debug and config.mpm_name in (None, "prefork"):
         from mpmd.mpm import single
 
         return single.run(config, "mpmd " + " ".join(args))
@@ -282,8 +294,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(opts: argparse.Namespace, config: Config, args: list[str]) -> int:
     """``-k VERB``, or start the parent (detached unless -DFOREGROUND) with the loaded MPM."""
-    from mpmd.mpm import control
+    from mpmd.mpm import control, mpm_for
+    from mpmd.mpm.base import Parent
 
+    def reload() -> Config:
+        again: list[str] = []
+        fresh = load(opts, again)
+        from mpmd.modules.core import validate
+
+        validate(fresh)
+        fresh.warnings.extend(again)
+        return fresh
+
+    command_line = "mpmd " + " ".join(args)
+    if opts.debug:  # -X with a threaded MPM: one child's threads, in the foreground
+        return Parent(config, reload, command_line, mpm_for(config.mpm_name), args).run_single()
     verb = opts.verb or "start"
     done, status = control.signal_server(config, verb)
     if done:
@@ -297,17 +322,4 @@ def serve(opts: argparse.Namespace, config: Config, args: list[str]) -> int:
         return 1
     if "FOREGROUND" not in opts.defines and not control.detach():
         return 0
-    from mpmd.mpm.base import Parent
-    from mpmd.mpm.prefork import Prefork
-
-    def reload() -> Config:
-        again: list[str] = []
-        fresh = load(opts, again)
-        from mpmd.modules.core import validate
-
-        validate(fresh)
-        fresh.warnings.extend(again)
-        return fresh
-
-    command_line = "mpmd " + " ".join(args)
-    return Parent(config, reload, command_line, Prefork()).run()
+    return Parent(config, reload, command_line, mpm_for(config.mpm_name), args).run()

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mpmd.config.errors import ConfigError
-from mpmd.config.parser import Node, parse_file, parse_text, split_args, substitute
+from mpmd.config.parser import Node, parse_text, split_args, substitute
 from mpmd.config.registry import Ctx, Module, ModuleSet
 from mpmd.config.server import Config, DirConf, Section, ServerConfig
+from mpmd.config.sources import Sources
 
 MAX_INCLUDE_DEPTH = 128
 
@@ -79,6 +80,7 @@ class Loader:
     config: Config
     builtin: dict[str, type[Module]]
     warn: Callable[[str], None]
+    sources: Sources = field(default_factory=Sources)
     include_depth: int = 0
     seen_loadmodule: set[str] = field(default_factory=set)
 
@@ -131,31 +133,31 @@ class Loader:
                 f"{MAX_INCLUDE_DEPTH}. You have probably a recursion somewhere."
             )
         path = cmd.path(pattern)
-        if glob.has_magic(path):
-            files = sorted(glob.glob(path))
-            if not files and not optional:
-                raise cmd.error(
-                    f"No matches for the wildcard '{os.path.basename(path)}' in "
-                    f"'{os.path.dirname(path)}', failing (use IncludeOptional if required)"
+
+        def resolve() -> list[str]:
+            if glob.has_magic(path):
+                files = sorted(f for f in glob.glob(path) if not os.path.isdir(f))
+                if not files and not optional:
+                    raise cmd.error(
+                        f"No matches for the wildcard '{os.path.basename(path)}' in "
+                        f"'{os.path.dirname(path)}', failing (use IncludeOptional if required)"
+                    )
+                return files
+            if os.path.isdir(path):
+                return sorted(
+                    os.path.join(path, f)
+                    for f in os.listdir(path)
+                    if not f.startswith(".") and os.path.isfile(os.path.join(path, f))
                 )
-        elif os.path.isdir(path):
-            files = sorted(
-                os.path.join(path, f)
-                for f in os.listdir(path)
-                if not f.startswith(".") and os.path.isfile(os.path.join(path, f))
-            )
-        elif os.path.exists(path):
-            files = [path]
-        elif optional:
-            return
-        else:
-            raise cmd.error(f"Could not open configuration file {path}: No such file or directory")
+            if os.path.exists(path) or not optional:
+                return [path]  # a missing file fails to open, with httpd's message
+            return []
+
+        files = self.sources.match(path, resolve)
         self.include_depth += 1
         try:
             for f in files:
-                if os.path.isdir(f):
-                    continue
-                self.walk(parse_file(f), cmd)
+                self.walk(self.sources.parse(f), cmd)
         finally:
             self.include_depth -= 1
 
@@ -216,15 +218,21 @@ def read_config(
     warn: Callable[[str], None],
     default_text: str | None = None,
     preset_defines: dict[str, str] | None = None,
+    sources: Sources | None = None,
 ) -> Config:
-    """Read a whole configuration as httpd does: -C lines, the file, then -c lines."""
+    """Read a whole configuration as httpd does: -C lines, the file, then -c lines.
+
+    ``sources`` replays a snapshot of the files instead of reading the disk
+    (a winnt child); ``config.sources`` is what this read, for a snapshot.
+    """
     modules = ModuleSet()
     shown = config_file or "(embedded default)"
     config = Config(server_root=server_root, config_file=shown, modules=modules)
     for d in defines:
         config.defines[d] = ""
     config.defines.update(preset_defines or {})
-    loader = Loader(config, builtin, warn)
+    loader = Loader(config, builtin, warn, sources or Sources())
+    config.sources = loader.sources
     for cls in builtin.values():
         if cls.static:
             modules.add(cls(), shared=False)
@@ -234,7 +242,7 @@ def read_config(
         loader.walk(parse_text(line, f"-C directive {i}"), root)
     if config_file is not None:
         try:
-            nodes = parse_file(config_file)
+            nodes = loader.sources.parse(config_file)
         except ConfigError as e:
             if e.file is not None:
                 raise

@@ -99,13 +99,17 @@ def parse_text(text: str, file: str) -> list[Node]:
     return root
 
 
-def parse_file(path: str) -> list[Node]:
+def read_file(path: str) -> str:
+    """A configuration file's text; a file that cannot be read is httpd's error."""
     try:
         with open(path, encoding="utf-8", errors="surrogateescape") as f:
-            text = f.read()
+            return f.read()
     except OSError as e:
         raise ConfigError(f"Could not open configuration file {path}: {e.strerror}") from None
-    return parse_text(text, path)
+
+
+def parse_file(path: str) -> list[Node]:
+    return parse_text(read_file(path), path)
 
 
 def split_args(text: str) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -189,7 +189,10 @@ class Module:
     @classmethod
     def declared(cls) -> Iterable[Directive]:
         for d in cls.directives:
-            yield d if d.module else _with_module(d, cls.name)
+            if not d.module:
+                _with_module(d, cls.name)
+            # worker, event and winnt share one directive table: each gets its own copies
+            yield d if d.module == cls.name else replace(d, module=cls.name)
 
 
 def _with_module(d: Directive, module: str) -> Directive:

@@ -194,6 +194,7 @@ class Config:
     warnings: list[str] = field(default_factory=list)
     mpm_name: str | None = None  # "prefork", ... : the loaded MPM module's short name
     mpm_module: str | None = None
+    sources: Any = None  # config.sources.Sources: the files this was read from
     scoreboard_file: str | None = None  # ScoreBoardFile; None: a file of our own in /dev/shm
     graceful_shutdown_timeout: float = 0.0  # seconds; 0 waits for ever, as httpd
     # state of the single process that serves (filled at start-up)

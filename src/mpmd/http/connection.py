@@ -121,6 +121,7 @@ class Connection(ResponseWriter):
         self.pending: bytes | None = None
         self.unread_input = False
         self.closed = False
+        self.deadline = 0.0  # event MPM: when the wait for input ends (wait_deadline)
         self._rcvtimeo = -1.0
         self._body_deadline = 0.0
         self._body_cap = 0.0
@@ -368,16 +369,7 @@ class Connection(ResponseWriter):
             if self.error is not None:
                 return self._error_request()
             if self.head_pending or self.requests == 0:
-                # mod_reqtimeout times the first request from the accept, later ones from their first byte
-                if self.requests == 0 or self.cur is None:
-                    start = self.accepted
-                else:
-                    start = self.cur.start_time
-                initial, maximum, rate = server.header_read_timeout or (server.timeout, 0.0, 0.0)
-                deadline = start + initial + (self.head_bytes / rate if rate else 0.0)
-                if maximum:
-                    deadline = min(deadline, start + maximum)
-                timeout = deadline - time.time()
+                timeout = self._head_deadline() - time.time()
                 if timeout <= 0:
                     return self._timeout_request()
             else:
@@ -406,6 +398,17 @@ class Connection(ResponseWriter):
             if self.head_pending and self.head_bytes > self.max_head and self.error is None:
                 self.error = (431, "Size of a request header field exceeds server limit.")
         return ready.popleft()
+
+    def _head_deadline(self) -> float:
+        """When the request head being read must have arrived (mod_reqtimeout's header stage)."""
+        server = self.server
+        # mod_reqtimeout times the first request from the accept, later ones from their first byte
+        start = self.accepted if self.requests == 0 or self.cur is None else self.cur.start_time
+        initial, maximum, rate = server.header_read_timeout or (server.timeout, 0.0, 0.0)
+        deadline = start + initial + (self.head_bytes / rate if rate else 0.0)
+        if maximum:
+            deadline = min(deadline, start + maximum)
+        return deadline
 
     def _timeout_request(self) -> Request | None:
         """httpd answers 408 only when part of a request arrived; an idle connection just closes."""
@@ -482,28 +485,102 @@ class Connection(ResponseWriter):
 
     def serve(self) -> None:
         """Serve requests until the client leaves, keep-alive ends or the server stops."""
-        site = self.site
         try:
             while True:
                 req = self.next_request()
-                if req is None:
-                    break
-                self.requests += 1
-                req.number = self.requests
-                self._body_deadline = 0.0
-                site.handle(req)
-                # Only what the response said decides: a reply that promised keep-alive
-                # (a stop signal came after its head was built) is followed by waiting
-                # for the next request and answering it with "Connection: close" --
-                # closing now would fail a client that sends on the promised connection.
-                if req.close_after:
-                    break
-                if not req.body_done and not self._drain(req):
+                if req is None or not self._run(req):
                     break
         except ClientGone:
             pass
         except Exception as e:  # never let one connection take the process down
-            site.log_exception(f"MP00001: unexpected error on connection: {e!r}", self.client_label)
+            self.site.log_exception(
+                f"MP00001: unexpected error on connection: {e!r}", self.client_label
+            )
+        finally:
+            self.close()
+
+    def _run(self, req: Request) -> bool:
+        """Answer one request; True if the connection may carry another."""
+        self.requests += 1
+        req.number = self.requests
+        self._body_deadline = 0.0
+        self.site.handle(req)
+        # Only what the response said decides: a reply that promised keep-alive
+        # (a stop signal came after its head was built) is followed by waiting
+        # for the next request and answering it with "Connection: close" --
+        # closing now would fail a client that sends on the promised connection.
+        if req.close_after:
+            return False
+        return req.body_done or self._drain(req)
+
+    # ------------------------------------------------------------------
+    # the event MPM's way: no thread waits for a request head
+
+    def serve_available(self) -> bool:
+        """Read what has arrived (never waiting) and answer every request it completes.
+
+        True: the connection waits for more (a keep-alive wait, or a head still
+        arriving) until ``wait_deadline()``; False: it is closed. A request
+        body is still read by the calling thread, as httpd's event MPM does.
+        """
+        try:
+            try:
+                data: bytes | None = self.sock.recv(RECV_SIZE, socket.MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                data = None
+            except OSError:
+                data = b""
+            if data == b"":
+                self.close()
+                return False
+            if data:
+                if self.head_pending or not self.ready:
+                    self.head_bytes += len(data)
+                self._feed(data)
+                if self.head_pending and self.head_bytes > self.max_head and self.error is None:
+                    self.error = (431, "Size of a request header field exceeds server limit.")
+            ready = self.ready
+            while ready or self.error is not None:
+                req = ready.popleft() if ready else self._error_request()
+                if not self._run(req):
+                    self.close()
+                    return False
+            if not self.head_pending and self.requests and not self.site.accepting:
+                self.close()  # stopping: an idle keep-alive connection ends now (as httpd)
+                return False
+            return True
+        except ClientGone:
+            pass
+        except Exception as e:
+            self.site.log_exception(
+                f"MP00001: unexpected error on connection: {e!r}", self.client_label
+            )
+        self.close()
+        return False
+
+    def wait_deadline(self) -> float:
+        """Until when ``serve_available``'s wait may last (``time.time()`` clock)."""
+        if self.head_pending or self.requests == 0:
+            return self._head_deadline()
+        return time.time() + self.server.keep_alive_timeout
+
+    @property
+    def keep_alive_wait(self) -> bool:
+        """Waiting between requests (not in the middle of a head)."""
+        return self.requests > 0 and not self.head_pending
+
+    def expire(self) -> None:
+        """The wait ran out: a half-read head gets 408 (as httpd), an idle connection just closes."""
+        try:
+            req = self._timeout_request() if self.head_pending else None
+            if req is not None:
+                self._run(req)
+        except ClientGone:
+            pass
+        except Exception as e:
+            self.site.log_exception(
+                f"MP00001: unexpected error on connection: {e!r}", self.client_label
+            )
         finally:
             self.close()
 

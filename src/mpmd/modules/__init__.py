@@ -27,7 +27,7 @@ def builtin_modules() -> dict[str, type[Module]]:
         so,
         wsgi,
     )
-    from mpmd.mpm import prefork
+    from mpmd.mpm import event, prefork, winnt, worker
 
     classes: list[type[Module]] = [
         core.CoreModule,
@@ -43,5 +43,8 @@ def builtin_modules() -> dict[str, type[Module]]:
         autoindex.AutoindexModule,
         wsgi.WsgiModule,
         prefork.PreforkModule,
+        worker.WorkerModule,
+        event.EventModule,
+        winnt.WinntModule,
     ]
     return {c.name: c for c in classes}

@@ -67,11 +67,17 @@ class Parent:
     """The parent of one MPM run; ``mpm`` supplies the MPM's own steps."""
 
     def __init__(
-        self, config: Config, reload: Callable[[], Config], command_line: str, mpm: Any
+        self,
+        config: Config,
+        reload: Callable[[], Config],
+        command_line: str,
+        mpm: Any,
+        argv: list[str] | None = None,
     ) -> None:
         self.config = config
         self.reload = reload
         self.command_line = command_line
+        self.argv = argv or []  # mpmd's own arguments, for a child that is a new interpreter
         self.mpm = mpm
         self.generation = 0
         self.children: dict[int, Child] = {}
@@ -83,12 +89,12 @@ class Parent:
         self.idle_spawn_rate = 1
         self.max_workers_logged = False
         self.pid_file = ""
+        # False under -X: one child's threads run in this process, with no parent
+        self.supervised = True
 
     # -- small services for the MPM and its children -------------------------
-    def log(
-        self, level: int, message: str, module: str = "mpm_prefork", force: bool = False
-    ) -> None:
-        self.error_log.log(level, message, module, force=force)
+    def log(self, level: int, message: str, module: str = "", force: bool = False) -> None:
+        self.error_log.log(level, message, module or self.mpm.log_module, force=force)
 
     def set_title(self, title: str) -> None:
         try:
@@ -145,7 +151,8 @@ class Parent:
             self.log(ERROR, warning, "core", force=True)
         self.config.warnings.clear()
 
-    def run(self) -> int:
+    def _start(self) -> bool:
+        """Error log, listen sockets, the MPM's numbers, the scoreboard; False if it cannot serve."""
         self.open_logs()
         for warning in self.config.warnings:
             self.log(WARN, warning, "core", force=True)
@@ -157,9 +164,26 @@ class Parent:
             self.log(
                 ALERT, "AH00015: no listening sockets available, shutting down", "core", force=True
             )
-            return 1
+            return False
         self.mpm.check_config(self)
         self.scoreboard = self.mpm.create_scoreboard(self)
+        return True
+
+    def _announce(self, how: str) -> None:
+        from mpmd.net.listeners import describe
+
+        self.log(
+            NOTICE,
+            f"AH00163: {self.make_site(False, False).banner} configured -- resuming normal operations",
+            force=True,
+        )
+        self.log(NOTICE, f"AH00094: Command line: '{self.command_line}'", "core", force=True)
+        for sock in self.listeners:
+            self.log(NOTICE, f"MP00020: serving on {describe(sock)} ({how})", force=True)
+
+    def run(self) -> int:
+        if not self._start():
+            return 1
         self.write_pid_file()
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
@@ -177,23 +201,36 @@ class Parent:
         try:
             self.post_config()
             self.set_title(f"mpmd: parent (generation {self.generation}) {self.command_line}")
-            self.log(
-                NOTICE,
-                f"AH00163: {self.make_site(False, False).banner} configured -- resuming normal operations",
-                force=True,
-            )
-            self.log(NOTICE, f"AH00094: Command line: '{self.command_line}'", "core", force=True)
-            from mpmd.net.listeners import describe
-
-            for sock in self.listeners:
-                self.log(
-                    NOTICE, f"MP00020: serving on {describe(sock)} ({self.mpm.name})", force=True
-                )
+            self._announce(self.mpm.name)
             self.mpm.startup_children(self)
             return self.main_loop(wake_r)
         finally:
             signal.set_wakeup_fd(-1)
             self.remove_pid_file()
+            self.scoreboard.close()
+            self.scoreboard.unlink()
+
+    def run_single(self) -> int:
+        """httpd's -X with a threaded MPM: one child's threads in this process, no parent.
+
+        TERM, INT and HUP stop it the way a graceful stop ends a child: what is
+        in progress finishes, then the process exits.
+        """
+        self.supervised = False
+        if not self._start():
+            return 1
+        try:
+            self.post_config()
+            self._announce(f"{self.mpm.name}, one process, -X")
+            slot = self.scoreboard.claim_process_slot()
+            assert slot is not None
+            self.scoreboard.set_process(slot, os.getpid(), self.generation)
+            self.mpm.child_main(self, slot)
+            self.log(NOTICE, "AH00169: caught SIGTERM, shutting down", force=True)
+            return 0
+        finally:
+            for sock in self.listeners:
+                sock.close()
             self.scoreboard.close()
             self.scoreboard.unlink()
 
@@ -238,6 +275,13 @@ class Parent:
 
     # -- children ---------------------------------------------------------------
     def spawn(self, slot: int) -> int:
+        """Start the child of scoreboard slot ``slot`` the MPM's way (fork, or winnt's spawn)."""
+        pid: int = self.mpm.make_child(self, slot)
+        self.children[pid] = Child(pid, slot, self.generation)
+        self.scoreboard.set_process(slot, pid, self.generation)
+        return pid
+
+    def fork_child(self, slot: int) -> int:
         pid = os.fork()
         if pid == 0:  # the child
             code = 0
@@ -252,8 +296,6 @@ class Parent:
                     )
             finally:
                 os._exit(code)
-        self.children[pid] = Child(pid, slot, self.generation)
-        self.scoreboard.set_process(slot, pid, self.generation)
         return pid
 
     def reap(self) -> None:
@@ -334,21 +376,40 @@ class Parent:
             )
             return
         new_mpm = config.mpm_name
-        if new_mpm != self.config.mpm_name:
+        switch = new_mpm != self.config.mpm_name
+        if switch and (graceful or new_mpm is None):
+            # old and new children would share one scoreboard of the old MPM's shape
             self.log(
                 ERROR,
-                f"MP00042: a restart cannot change the MPM ({self.config.mpm_name} -> {new_mpm}); stop and start the server",
+                f"MP00042: a graceful restart cannot change the MPM ({self.config.mpm_name} -> "
+                f"{new_mpm}): keeping the running server; use a full restart (mpmd -k restart)",
                 "core",
                 force=True,
             )
             return
         old_generation = self.generation
-        if graceful:
+        # winnt: the new child must be serving before the old one is told to finish
+        start_first = graceful and getattr(self.mpm, "start_before_stop", False)
+        if graceful and not start_first:
             self.signal_children(signal.SIGUSR1, only_generation=old_generation)
-        else:
+        elif not graceful:
             self.stop_children()
         old_config, self.config = self.config, config
         self.generation += 1
+        if switch:
+            from mpmd.mpm import mpm_for
+
+            self.log(
+                NOTICE,
+                f"MP00044: switching MPM: {old_config.mpm_name} -> {new_mpm}",
+                "core",
+                force=True,
+            )
+            self.scoreboard.close()
+            self.scoreboard.unlink()
+            self.mpm = mpm_for(new_mpm)
+            self.mpm.check_config(self)
+            self.scoreboard = self.mpm.create_scoreboard(self)
         self.scoreboard.set_generation(self.generation)
         self.open_logs()
         try:
@@ -370,4 +431,8 @@ class Parent:
                     close()
         self.idle_spawn_rate = 1
         self.set_title(f"mpmd: parent (generation {self.generation}) {self.command_line}")
+        self._announce(self.mpm.name)
         self.mpm.startup_children(self)
+        if start_first:
+            self.mpm.wait_ready(self)
+            self.signal_children(signal.SIGUSR1, only_generation=old_generation)

@@ -279,6 +279,7 @@ class Prefork:
     """The steps of prefork that the shared parent (base.Parent) calls."""
 
     name = "prefork"
+    log_module = "mpm_prefork"
     threaded = False
 
     def conf(self, parent: Parent) -> PreforkConf:
@@ -320,6 +321,9 @@ class Prefork:
 
     def child_main(self, parent: Parent, slot: int) -> None:
         child_main(parent, slot)
+
+    def make_child(self, parent: Parent, slot: int) -> int:
+        return parent.fork_child(slot)
 
     def perform_idle_server_maintenance(self, parent: Parent) -> None:
         """httpd's prefork rules: one idle child stopped when too many; 1, 2, 4 .. 32 spawned."""

@@ -1,0 +1,231 @@
+"""mpm_event_module: worker's processes and threads, but no thread waits on a client.
+
+As httpd's ``server/mpm/event/event.c``: idle keep-alive connections and
+request heads still arriving sit in one epoll per child, not in a thread; a
+thread runs only a request whose head has arrived (and the pipelined ones
+already read behind it). The shape differs from httpd's in one measured way
+(``../shared/DESIGN.md``, Performance): there is no listener thread that
+hands work to workers through a queue, which costs two thread wake-ups and
+GIL hand-overs per request. Instead the threads take turns as the one
+*leader* waiting in the child's epoll (``EPOLLONESHOT`` on connections);
+the leader that wakes hands leadership on, serves the request itself, and
+re-arms the connection. Timeouts (keep-alive, mod_reqtimeout's header
+stage) are the main thread's ``housekeeping``, once every ``tick``.
+
+Bounds, as httpd: a child holds at most ``ThreadsPerChild + idle threads x
+AsyncRequestWorkerFactor`` connections; above that it stops accepting (the
+listen sockets leave its epoll, ``not_accepting`` in the scoreboard) and
+closes its idle keep-alive connections early. A child whose threads are all
+busy has no leader in epoll, so it accepts nothing: the kernel's
+``EPOLLEXCLUSIVE`` wake-up goes to a child that is waiting.
+
+Ownership of a connection, which is why there is no lock around it: a
+connection waiting for input is in ``waiting`` (fd → connection) and armed
+in epoll; whoever pops it from ``waiting`` (``dict.pop`` is atomic) owns it
+-- a thread that epoll woke, or ``housekeeping`` expiring it. The owner
+either re-inserts and re-arms it, or closes it and drops it from ``conns``.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from mpmd.config.registry import Module
+from mpmd.http.connection import Connection
+from mpmd.mpm.threaded import (
+    WORKER_DIRECTIVES,
+    ThreadedChild,
+    ThreadedConf,
+    ThreadedMpm,
+    async_request_worker_factor,
+    check_config,
+)
+
+if TYPE_CHECKING:
+    from mpmd.config.server import Config
+    from mpmd.mpm.base import Parent
+    from mpmd.mpm.scoreboard import WorkerHandle
+
+ARMED = select.EPOLLIN | select.EPOLLONESHOT
+LISTENING = select.EPOLLIN | select.EPOLLEXCLUSIVE
+
+
+class EventModule(Module):
+    name = "mpm_event_module"
+    source = "event.c"
+    mpm = "event"
+    directives = (*WORKER_DIRECTIVES, async_request_worker_factor)
+
+    def create_server_config(self) -> ThreadedConf:
+        return ThreadedConf()
+
+    def check_config(self, config: Config, warn: Any) -> None:
+        check_config(config.main.module_conf[self.name], warn)
+
+
+class EventChild(ThreadedChild):
+    """An event child: one epoll, threads taking turns to wait in it."""
+
+    tick = 0.1  # timeouts are checked this often
+
+    def __init__(self, parent: Parent, slot: int, conf: ThreadedConf) -> None:
+        super().__init__(parent, slot, conf)
+        self.poller = select.epoll()
+        self.listeners = {sock.fileno(): sock for sock in parent.listeners}
+        self.waiting: dict[int, Connection] = {}  # armed in epoll, owned by nobody
+        self.conns: dict[int, Connection] = {}  # every connection this child holds
+        self.leader = threading.Lock()
+        self.listener_lock = threading.Lock()
+        self.listening = False
+        self.process = self.scoreboard.process(slot)
+        self.row = (slot * self.scoreboard.thread_limit, conf.threads_per_child)
+        self._enable_listeners()
+        # one-shot: every leader sees a stop once, then waits with a short timeout
+        self.poller.register(self.wake_r, ARMED)
+
+    # -- accepting -------------------------------------------------------------------
+    def _enable_listeners(self) -> None:
+        with self.listener_lock:
+            if self.listening or self.stopping:
+                return
+            for fd in self.listeners:
+                self.poller.register(fd, LISTENING)
+            self.listening = True
+            self.process.not_accepting = 0
+
+    def _disable_listeners(self) -> None:
+        with self.listener_lock:
+            if not self.listening:
+                return
+            for fd in self.listeners:
+                try:
+                    self.poller.unregister(fd)
+                except (OSError, ValueError):
+                    pass
+            self.listening = False
+            self.process.not_accepting = 1
+
+    def idle_threads(self) -> int:
+        start, count = self.row
+        statuses = self.scoreboard.copy_statuses()
+        return statuses[start : start + count].count(b"_")
+
+    def above_limit(self) -> bool:
+        """httpd's connections_above_limit: more connections than threads can soon serve."""
+        idle = self.idle_threads()
+        if idle == 0:
+            return True
+        listening_off = 0 if self.listening else 1  # httpd's offset against flip-flopping
+        limit = (
+            self.conf.threads_per_child
+            + (idle - listening_off) * self.conf.async_request_worker_factor
+        )
+        return len(self.conns) >= limit
+
+    def _accept(self, listener: socket.socket, handle: WorkerHandle) -> None:
+        try:
+            sock, client = listener.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return
+        except OSError as e:
+            if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                self.site.log(3, f"AH00052: accept: {e}")
+            return
+        sock.setblocking(True)
+        self.count_connection()
+        conn = Connection(sock, client, self.site)
+        fd = sock.fileno()
+        self.conns[fd] = conn
+        if self.above_limit():
+            self._disable_listeners()
+        # The request usually follows the handshake at once: serve it now rather
+        # than after one more trip through epoll.
+        self._serve(fd, conn, handle, first=True)
+
+    # -- serving ---------------------------------------------------------------------
+    def _serve(self, fd: int, conn: Connection, handle: WorkerHandle, first: bool = False) -> None:
+        conn.slot = handle
+        slot = handle.slot
+        slot.status = b"R"
+        if conn.serve_available():
+            conn.deadline = conn.wait_deadline()
+            self.waiting[fd] = conn
+            try:
+                if first:
+                    self.poller.register(fd, ARMED)
+                else:
+                    self.poller.modify(fd, ARMED)
+            except (OSError, ValueError):  # pragma: no cover - closed under us: never expected
+                self.waiting.pop(fd, None)
+                self.conns.pop(fd, None)
+                conn.close()
+        else:
+            self.conns.pop(fd, None)
+        slot.status = b"_"
+        if not self.listening and not self.stopping and not self.above_limit():
+            self._enable_listeners()
+
+    def serve_thread(self, index: int, handle: WorkerHandle) -> None:
+        poll = self.poller.poll
+        leader = self.leader
+        listeners = self.listeners
+        waiting = self.waiting
+        wake_r = self.wake_r
+        while True:
+            with leader:
+                if self.stopping and not self.conns:
+                    return
+                try:
+                    events = poll(0.1 if self.stopping else 1.0, 1)
+                except InterruptedError:
+                    continue
+            for fd, _ in events:
+                conn = waiting.pop(fd, None)
+                if conn is not None:
+                    self._serve(fd, conn, handle)
+                elif fd in listeners:
+                    self._accept(listeners[fd], handle)
+                elif fd == wake_r:
+                    continue
+
+    # -- the main thread -----------------------------------------------------------------
+    def housekeeping(self) -> None:
+        """Expire waits that ran out; when stopping or over the limit, end idle keep-alives."""
+        now = time.time()
+        if self.stopping and self.listening:
+            self._disable_listeners()
+        shed = self.stopping or (not self.listening and self.above_limit())
+        waiting = self.waiting
+        keep_alive = 0
+        for fd, conn in list(waiting.items()):
+            idle = conn.keep_alive_wait
+            if conn.deadline <= now or (shed and idle):
+                if waiting.pop(fd, None) is conn:
+                    self.conns.pop(fd, None)
+                    conn.expire()
+            elif idle:
+                keep_alive += 1
+        process = self.process
+        process.connections = len(self.conns)
+        process.keep_alive = keep_alive
+        if not self.listening and not self.stopping and not self.above_limit():
+            self._enable_listeners()
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self.poller.close()
+
+
+class Event(ThreadedMpm):
+    name = "event"
+    module = "mpm_event_module"
+    child_class = EventChild
+    max_workers_id = "AH00484"
+    busy_id = "AH00486"

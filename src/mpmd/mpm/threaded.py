@@ -1,0 +1,499 @@
+"""What the threaded MPMs (worker, event, winnt) share: directives, check_config, spare threads.
+
+httpd's worker.c and event.c repeat each other's directive table,
+``check_config`` and ``perform_idle_server_maintenance``; here they are
+written once. This module owns:
+
+- the directive table (``StartServers``, ``ServerLimit``, ``ThreadLimit``,
+  ``ThreadsPerChild``, ``MaxRequestWorkers``, ``MinSpareThreads``,
+  ``MaxSpareThreads``, ``MaxConnectionsPerChild``, and event's
+  ``AsyncRequestWorkerFactor``), each MPM module listing the ones it has;
+- ``check_config``: httpd's clamping, with its warnings, word for word;
+- ``ThreadedChild``: one child process's life (signals, threads started and
+  joined, its scoreboard slots, the watch on the parent) around the MPM's
+  ``serve_thread``;
+- ``ThreadedMpm``: the parent's side (scoreboard sizing, start-up, spare
+  maintenance counting idle *threads* across children and spawning or
+  stopping whole children, spawn rate 1, 2, 4 .. 32 per second).
+
+It knows nothing of HTTP beyond handing an accepted socket to ``Connection``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mpmd.config.registry import SERVER_ONLY, Syntax, directive
+
+if TYPE_CHECKING:
+    from mpmd.config.loader import Cmd
+    from mpmd.http.site import Site
+    from mpmd.mpm.base import Parent
+    from mpmd.mpm.scoreboard import WorkerHandle
+
+MAX_SERVER_LIMIT = 20000
+MAX_THREAD_LIMIT = 20000
+MAX_SPAWN_RATE = 32
+
+
+@dataclass
+class ThreadedConf:
+    """The numbers of one threaded MPM; defaults are worker's and event's."""
+
+    start_servers: int = 3
+    min_spare_threads: int = 75
+    max_spare_threads: int = 250
+    threads_per_child: int = 25
+    thread_limit: int = 64
+    server_limit: int = 16
+    max_request_workers: int | None = None  # httpd: ServerLimit x ThreadsPerChild when unset
+    max_connections_per_child: int = 0
+    async_request_worker_factor: float = 2.0  # event only
+
+    @property
+    def active_daemons_limit(self) -> int:
+        """How many children may run at once (httpd's ap_daemons_limit)."""
+        workers = self.max_request_workers or self.server_limit * self.threads_per_child
+        return max(1, workers // self.threads_per_child)
+
+
+def _conf(cmd: Cmd) -> ThreadedConf:
+    conf: ThreadedConf = cmd.server_conf(cmd.config.mpm_module or "")
+    return conf
+
+
+def _number(cmd: Cmd, name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise cmd.error(f"{name} argument must be an integer") from None
+
+
+@directive(
+    "StartServers",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "Number of child processes launched at server startup",
+    "3",
+)
+def start_servers(cmd: Cmd, value: str) -> None:
+    _conf(cmd).start_servers = _number(cmd, "StartServers", value)
+
+
+@directive(
+    "MinSpareThreads",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "Minimum number of idle threads, to handle request spikes",
+    "75",
+)
+def min_spare_threads(cmd: Cmd, value: str) -> None:
+    _conf(cmd).min_spare_threads = _number(cmd, "MinSpareThreads", value)
+
+
+@directive("MaxSpareThreads", Syntax.TAKE1, SERVER_ONLY, "Maximum number of idle threads", "250")
+def max_spare_threads(cmd: Cmd, value: str) -> None:
+    _conf(cmd).max_spare_threads = _number(cmd, "MaxSpareThreads", value)
+
+
+@directive(
+    "MaxRequestWorkers",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "Maximum number of threads alive at the same time",
+    "ServerLimit x ThreadsPerChild",
+)
+def max_request_workers(cmd: Cmd, value: str) -> None:
+    _conf(cmd).max_request_workers = _number(cmd, "MaxRequestWorkers", value)
+
+
+@directive("MaxClients", Syntax.TAKE1, SERVER_ONLY, "Deprecated name of MaxRequestWorkers")
+def max_clients(cmd: Cmd, value: str) -> None:
+    cmd.warn("AH00545: MaxClients is deprecated, use MaxRequestWorkers instead.")
+    max_request_workers.apply(cmd, value)
+
+
+@directive(
+    "ThreadsPerChild", Syntax.TAKE1, SERVER_ONLY, "Number of threads each child creates", "25"
+)
+def threads_per_child(cmd: Cmd, value: str) -> None:
+    _conf(cmd).threads_per_child = _number(cmd, "ThreadsPerChild", value)
+
+
+@directive(
+    "ServerLimit",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "Maximum number of child processes for this run of the server",
+    "16",
+)
+def server_limit(cmd: Cmd, value: str) -> None:
+    _conf(cmd).server_limit = _number(cmd, "ServerLimit", value)
+
+
+@directive(
+    "ThreadLimit",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "Maximum number of worker threads per child process for this run of the server",
+    "64",
+)
+def thread_limit(cmd: Cmd, value: str) -> None:
+    _conf(cmd).thread_limit = _number(cmd, "ThreadLimit", value)
+
+
+@directive(
+    "MaxConnectionsPerChild",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "Maximum number of connections a particular child serves before dying.",
+    "0",
+)
+def max_connections_per_child(cmd: Cmd, value: str) -> None:
+    n = _number(cmd, "MaxConnectionsPerChild", value)
+    if n < 0:
+        raise cmd.error("MaxConnectionsPerChild must be a non-negative integer")
+    _conf(cmd).max_connections_per_child = n
+
+
+@directive(
+    "MaxRequestsPerChild", Syntax.TAKE1, SERVER_ONLY, "Deprecated name of MaxConnectionsPerChild"
+)
+def max_requests_per_child(cmd: Cmd, value: str) -> None:
+    cmd.warn("AH00544: MaxRequestsPerChild is deprecated, use MaxConnectionsPerChild instead.")
+    max_connections_per_child.apply(cmd, value)
+
+
+@directive(
+    "AsyncRequestWorkerFactor",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "How many additional connects will be accepted per idle worker thread",
+    "2",
+)
+def async_request_worker_factor(cmd: Cmd, value: str) -> None:
+    try:
+        factor = float(value)
+    except ValueError:
+        factor = -1.0
+    if factor <= 0:
+        raise cmd.error("AsyncRequestWorkerFactor argument must be a positive number")
+    _conf(cmd).async_request_worker_factor = factor
+
+
+WORKER_DIRECTIVES = (
+    start_servers, min_spare_threads, max_spare_threads, max_request_workers, max_clients,
+    threads_per_child, server_limit, thread_limit, max_connections_per_child,
+    max_requests_per_child,
+)  # fmt: skip
+
+
+def check_config(conf: ThreadedConf, warn: Any) -> None:
+    """Clamp the numbers as httpd's worker_check_config / event_check_config do."""
+    if conf.thread_limit > MAX_THREAD_LIMIT:
+        warn(
+            f"WARNING: ThreadLimit of {conf.thread_limit} exceeds compile-time limit of "
+            f"{MAX_THREAD_LIMIT} threads, decreasing to {MAX_THREAD_LIMIT}."
+        )
+        conf.thread_limit = MAX_THREAD_LIMIT
+    elif conf.thread_limit < 1:
+        warn(f"WARNING: ThreadLimit of {conf.thread_limit} not allowed, increasing to 1.")
+        conf.thread_limit = 1
+    if conf.server_limit > MAX_SERVER_LIMIT:
+        warn(
+            f"WARNING: ServerLimit of {conf.server_limit} exceeds compile-time limit of "
+            f"{MAX_SERVER_LIMIT} servers, decreasing to {MAX_SERVER_LIMIT}."
+        )
+        conf.server_limit = MAX_SERVER_LIMIT
+    elif conf.server_limit < 1:
+        warn(f"WARNING: ServerLimit of {conf.server_limit} not allowed, increasing to 1.")
+        conf.server_limit = 1
+    if conf.threads_per_child > conf.thread_limit:
+        warn(
+            f"WARNING: ThreadsPerChild of {conf.threads_per_child} exceeds ThreadLimit of "
+            f"{conf.thread_limit} threads, decreasing to {conf.thread_limit}. To increase, "
+            "please see the ThreadLimit directive."
+        )
+        conf.threads_per_child = conf.thread_limit
+    elif conf.threads_per_child < 1:
+        warn(f"WARNING: ThreadsPerChild of {conf.threads_per_child} not allowed, increasing to 1.")
+        conf.threads_per_child = 1
+    tpc = conf.threads_per_child
+    if conf.max_request_workers is None:
+        conf.max_request_workers = conf.server_limit * tpc
+    if conf.max_request_workers < tpc:
+        warn(
+            f"WARNING: MaxRequestWorkers of {conf.max_request_workers} is less than "
+            f"ThreadsPerChild of {tpc}, increasing to {tpc}. MaxRequestWorkers must be at "
+            "least as large as the number of threads in a single server."
+        )
+        conf.max_request_workers = tpc
+    daemons = conf.max_request_workers // tpc
+    if conf.max_request_workers % tpc:
+        rounded = daemons * tpc
+        warn(
+            f"WARNING: MaxRequestWorkers of {conf.max_request_workers} is not an integer "
+            f"multiple of ThreadsPerChild of {tpc}, decreasing to nearest multiple "
+            f"{rounded}, for a maximum of {daemons} servers."
+        )
+        conf.max_request_workers = rounded
+    if daemons > conf.server_limit:
+        limited = conf.server_limit * tpc
+        warn(
+            f"WARNING: MaxRequestWorkers of {conf.max_request_workers} would require "
+            f"{daemons} servers and would exceed ServerLimit of {conf.server_limit}, "
+            f"decreasing to {limited}. To increase, please see the ServerLimit directive."
+        )
+        conf.max_request_workers = limited
+    if conf.start_servers < 1:
+        warn(f"WARNING: StartServers of {conf.start_servers} not allowed, increasing to 1.")
+        conf.start_servers = 1
+    conf.start_servers = min(conf.start_servers, conf.active_daemons_limit)
+    if conf.min_spare_threads < 1:
+        warn(
+            f"WARNING: MinSpareThreads of {conf.min_spare_threads} not allowed, increasing to 1 "
+            "to avoid almost certain server failure. Please read the documentation."
+        )
+        conf.min_spare_threads = 1
+    # httpd raises MaxSpareThreads silently: stopping a child must leave MinSpareThreads
+    conf.max_spare_threads = max(conf.max_spare_threads, conf.min_spare_threads + tpc)
+
+
+# ----------------------------------------------------------------------------
+# one child
+
+
+class ThreadedChild:
+    """One child process of a threaded MPM: ``threads_per_child`` threads serving in it.
+
+    The main thread only waits: for a graceful stop (USR1/WINCH: stop
+    accepting, let every thread finish what it holds, exit), for the
+    parent's death, and for the MPM's ``housekeeping`` once per ``tick``.
+    ``serve_thread(index)`` is the MPM's: it returns when ``stopping`` is set
+    and it has nothing left in hand.
+    """
+
+    tick = 1.0
+
+    def __init__(self, parent: Parent, slot: int, conf: ThreadedConf) -> None:
+        self.parent = parent
+        self.slot = slot
+        self.conf = conf
+        self.scoreboard = parent.scoreboard
+        # wsgi.multiprocess: is another process serving the same app at the same time?
+        multiprocess = parent.supervised and parent.mpm.multiprocess
+        self.site: Site = parent.make_site(multithread=True, multiprocess=multiprocess)
+        self.site.poll_keepalive = False
+        self.stopping = False
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
+        self.served = 0
+        self.served_lock = threading.Lock()
+
+    # -- for the serving threads -------------------------------------------------
+    def count_connection(self) -> None:
+        """One more connection taken; at MaxConnectionsPerChild the child starts stopping."""
+        limit = self.conf.max_connections_per_child
+        if not limit:
+            return
+        with self.served_lock:
+            self.served += 1
+            if self.served >= limit:
+                self.stop()
+
+    def stop(self) -> None:
+        """Stop accepting; threads finish what they hold (httpd's graceful child exit)."""
+        self.stopping = True
+        self.site.accepting = False
+        with contextlib.suppress(OSError):
+            os.write(self.wake_w, b"!")
+
+    # -- the MPM's part -----------------------------------------------------------
+    def serve_thread(self, index: int, handle: WorkerHandle) -> None:
+        raise NotImplementedError
+
+    def housekeeping(self) -> None:
+        """Called by the main thread once per ``tick`` (event: timeouts)."""
+
+    # -- life ----------------------------------------------------------------------
+    def run(self) -> None:
+        def graceful(signum: int, frame: Any) -> None:
+            self.stop()
+
+        signal.signal(signal.SIGUSR1, graceful)
+        signal.signal(signal.SIGWINCH, graceful)
+        if self.parent.supervised:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        else:  # -X: the one process is the server; a stop signal stops it gracefully
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(signum, graceful)
+        parent = self.parent
+        parent.set_title(f"mpmd: child (generation {parent.generation})")
+        threads = []
+        for index in range(self.conf.threads_per_child):
+            thread = threading.Thread(
+                target=self._thread_main, args=(index,), name=f"mpmd-worker-{index}", daemon=True
+            )
+            thread.start()
+            threads.append(thread)
+        parent_pid = os.getppid()
+        while True:
+            alive = [t for t in threads if t.is_alive()]
+            if not alive:
+                break
+            alive[0].join(self.tick)
+            if parent.supervised and os.getppid() != parent_pid:
+                self.stop()  # the parent is gone: stop rather than serve unsupervised
+            self.housekeeping()
+
+    def _thread_main(self, index: int) -> None:
+        handle = self.scoreboard.handle(self.slot, index)
+        handle.start()
+        try:
+            self.serve_thread(index, handle)
+        except BaseException as e:  # a thread must never die silently
+            self.site.log_exception(f"MP00043: worker thread {index} failed: {e!r}")
+            self.stop()
+        finally:
+            handle.slot.status = b"."
+
+
+# ----------------------------------------------------------------------------
+# the parent's side
+
+
+class ThreadedMpm:
+    """The steps of a threaded MPM that the shared parent (base.Parent) calls."""
+
+    name = ""
+    module = ""
+    threaded = True
+    multiprocess = True  # more than one child serves at once (not winnt)
+    child_class: type[ThreadedChild] = ThreadedChild
+
+    def conf(self, parent: Parent) -> ThreadedConf:
+        conf: ThreadedConf = parent.config.main.module_conf[self.module]
+        return conf
+
+    def check_config(self, parent: Parent) -> None:
+        def warn(message: str) -> None:
+            parent.log(4, message, force=True)
+
+        conf = self.conf(parent)
+        first = getattr(self, "first_limits", None)
+        if first is not None:  # the scoreboard was sized at start: these cannot change
+            if conf.server_limit != first[0]:
+                warn(
+                    f"AH00324: changing ServerLimit to {conf.server_limit} from original value "
+                    f"of {first[0]} not supported during restart"
+                )
+                conf.server_limit = first[0]
+            if conf.thread_limit != first[1]:
+                warn(
+                    f"AH00326: changing ThreadLimit to {conf.thread_limit} from original value "
+                    f"of {first[1]} not supported during restart"
+                )
+                conf.thread_limit = first[1]
+        check_config(conf, warn)
+        if hasattr(parent, "scoreboard"):
+            parent.scoreboard.set_limits(conf.active_daemons_limit, conf.threads_per_child)
+
+    @property
+    def log_module(self) -> str:
+        return self.module.removesuffix("_module")
+
+    def create_scoreboard(self, parent: Parent) -> Any:
+        from mpmd.mpm.scoreboard import Scoreboard
+
+        conf = self.conf(parent)
+        self.first_limits = (conf.server_limit, conf.thread_limit)
+        scoreboard = Scoreboard.create(
+            conf.server_limit, conf.thread_limit, path=parent.config.scoreboard_file
+        )
+        scoreboard.set_limits(conf.active_daemons_limit, conf.threads_per_child)
+        return scoreboard
+
+    def startup_children(self, parent: Parent) -> None:
+        for _ in range(self.conf(parent).start_servers):
+            slot = parent.scoreboard.claim_process_slot()
+            if slot is None:
+                break
+            parent.spawn(slot)
+
+    def child_main(self, parent: Parent, slot: int) -> None:
+        self.child_class(parent, slot, self.conf(parent)).run()
+
+    def make_child(self, parent: Parent, slot: int) -> int:
+        return parent.fork_child(slot)
+
+    # -- spare threads -------------------------------------------------------------
+    def perform_idle_server_maintenance(self, parent: Parent) -> None:
+        """httpd's worker/event rules, on idle *threads*; whole children spawned or stopped."""
+        conf = self.conf(parent)
+        scoreboard = parent.scoreboard
+        tpc = conf.threads_per_child
+        statuses = scoreboard.copy_statuses()
+        limit = scoreboard.thread_limit
+        idle_threads = 0
+        active_threads = 0
+        live = 0
+        most_idle: tuple[int, int] | None = None  # (idle threads, pid) of a child to stop
+        for child in parent.children.values():
+            if child.quiescing:
+                continue
+            live += 1
+            row = statuses[child.slot * limit : child.slot * limit + tpc]
+            # httpd counts a thread still starting (S) as idle, as prefork does
+            idle = row.count(b"_") + row.count(b"S")
+            active_threads += tpc
+            if child.generation == parent.generation:
+                idle_threads += idle
+                if most_idle is None or idle >= most_idle[0]:
+                    most_idle = (idle, child.pid)
+        if idle_threads > conf.max_spare_threads and most_idle is not None and live > 1:
+            child = parent.children[most_idle[1]]
+            child.quiescing = True
+            scoreboard.set_quiescing(child.slot)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGUSR1)
+            parent.idle_spawn_rate = 1
+        elif idle_threads < conf.min_spare_threads:
+            room = conf.active_daemons_limit - live
+            if room <= 0:
+                if not parent.max_workers_logged:
+                    parent.log(
+                        3,
+                        f"{self.max_workers_id}: server reached MaxRequestWorkers setting, "
+                        "consider raising the MaxRequestWorkers setting",
+                        force=True,
+                    )
+                    parent.max_workers_logged = True
+                parent.idle_spawn_rate = 1
+                return
+            to_spawn = min(parent.idle_spawn_rate, room)
+            if parent.idle_spawn_rate >= 8:
+                parent.log(
+                    6,
+                    f"{self.busy_id}: server seems busy, (you may need to increase StartServers, "
+                    f"ThreadsPerChild or Min/MaxSpareThreads), spawning {to_spawn} children, "
+                    f"there are around {idle_threads} idle threads, {active_threads} active "
+                    f"threads, and {live} children total",
+                )
+            for _ in range(to_spawn):
+                slot = scoreboard.claim_process_slot()
+                if slot is None:
+                    break
+                parent.spawn(slot)
+            parent.idle_spawn_rate = min(parent.idle_spawn_rate * 2, MAX_SPAWN_RATE)
+        else:
+            parent.idle_spawn_rate = 1
+
+    max_workers_id = "AH00286"
+    busy_id = "AH00287"

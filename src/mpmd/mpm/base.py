@@ -19,6 +19,7 @@ import select
 import signal
 import socket
 import time
+import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -204,11 +205,22 @@ class Parent:
             self._announce(self.mpm.name)
             self.mpm.startup_children(self)
             return self.main_loop(wake_r)
+        except Exception as e:  # the parent's own failure: say why before going down
+            self.log(
+                EMERG,
+                f"MP00045: parent failed, stopping: {e!r}\n{traceback.format_exc()}",
+                "core",
+                force=True,
+            )
+            self.stop_children()
+            return 1
         finally:
             signal.set_wakeup_fd(-1)
             self.remove_pid_file()
-            self.scoreboard.close()
-            self.scoreboard.unlink()
+            board = getattr(self, "scoreboard", None)
+            if board is not None:
+                board.close()
+                board.unlink()
 
     def run_single(self) -> int:
         """httpd's -X with a threaded MPM: one child's threads in this process, no parent.
@@ -407,6 +419,7 @@ class Parent:
             )
             self.scoreboard.close()
             self.scoreboard.unlink()
+            del self.scoreboard  # the new MPM sizes its own
             self.mpm = mpm_for(new_mpm)
             self.mpm.check_config(self)
             self.scoreboard = self.mpm.create_scoreboard(self)

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 ARMED = select.EPOLLIN | select.EPOLLONESHOT
 LISTENING = select.EPOLLIN | select.EPOLLEXCLUSIVE
+PRESSURE_TICKS = 10  # a second of not accepting before idle keep-alive connections are shed
 
 
 class EventModule(Module):
@@ -82,6 +83,7 @@ class EventChild(ThreadedChild):
         self.leader = threading.Lock()
         self.listener_lock = threading.Lock()
         self.listening = False
+        self.pressure_ticks = 0
         self.process = self.scoreboard.process(slot)
         self.row = (slot * self.scoreboard.thread_limit, conf.threads_per_child)
         self._enable_listeners()
@@ -195,26 +197,44 @@ class EventChild(ThreadedChild):
 
     # -- the main thread -----------------------------------------------------------------
     def housekeeping(self) -> None:
-        """Expire waits that ran out; when stopping or over the limit, end idle keep-alives."""
+        """Expire waits that ran out; when stopping or under pressure, end idle keep-alives."""
         now = time.time()
         if self.stopping and self.listening:
             self._disable_listeners()
-        shed = self.stopping or (not self.listening and self.above_limit())
+        # Pressure: the child has stopped accepting for a whole second. httpd then closes every
+        # idle keep-alive connection the moment all its workers are busy; a busy moment is
+        # ordinary here (a few threads serve many connections), so only the oldest idle
+        # connections go, enough to accept again.
+        if not self.listening and not self.stopping and self.above_limit():
+            self.pressure_ticks += 1
+        else:
+            self.pressure_ticks = 0
+        shed = 0
+        if self.pressure_ticks >= PRESSURE_TICKS:
+            shed = max(1, len(self.conns) - self.conf.threads_per_child)
+            shed = min(shed, len(self.conns) // 10 + 1)
         waiting = self.waiting
-        keep_alive = 0
+        idle_waits: list[tuple[float, int, Connection]] = []
         for fd, conn in list(waiting.items()):
-            idle = conn.keep_alive_wait
-            if conn.deadline <= now or (shed and idle):
-                if waiting.pop(fd, None) is conn:
-                    self.conns.pop(fd, None)
-                    conn.expire()
-            elif idle:
-                keep_alive += 1
+            if conn.deadline <= now or (self.stopping and conn.keep_alive_wait):
+                self._expire(fd, conn)
+            elif conn.keep_alive_wait:
+                idle_waits.append((conn.deadline, fd, conn))
+        if shed and idle_waits:
+            idle_waits.sort(key=lambda item: item[0])
+            for _, fd, conn in idle_waits[:shed]:
+                self._expire(fd, conn)
+            idle_waits = idle_waits[shed:]
         process = self.process
         process.connections = len(self.conns)
-        process.keep_alive = keep_alive
+        process.keep_alive = len(idle_waits)
         if not self.listening and not self.stopping and not self.above_limit():
             self._enable_listeners()
+
+    def _expire(self, fd: int, conn: Connection) -> None:
+        if self.waiting.pop(fd, None) is conn:  # not taken by a thread meanwhile
+            self.conns.pop(fd, None)
+            conn.expire()
 
     def run(self) -> None:
         try:

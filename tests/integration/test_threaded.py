@@ -1,0 +1,207 @@
+"""The threaded MPMs' own behaviour: spare threads, event's epoll, -X, switching MPM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.mpmtools import children, get, mpm_conf, scoreboard, wait_for
+from tests.serverproc import Server, recv_all, run_server
+
+
+def worker_states(server: Server) -> str:
+    """The Scoreboard letters of live children's threads."""
+    sb = scoreboard(server)
+    try:
+        letters: str = sb.status_letters()
+        return letters
+    finally:
+        sb.close()
+
+
+def live_processes(server: Server) -> int:
+    sb = scoreboard(server)
+    try:
+        return sum(1 for child in range(sb.server_limit) if sb.process(child).pid)
+    finally:
+        sb.close()
+
+
+@pytest.mark.parametrize("mpm", ["worker", "event"])
+def test_spare_threads_grow_the_pool_under_a_burst_and_shrink_it_when_idle(
+    tmp_path: Path, mpm: str
+) -> None:
+    body = mpm_conf(
+        mpm,
+        tmp_path,
+        StartServers=1,
+        ThreadsPerChild=4,
+        MinSpareThreads=2,
+        MaxSpareThreads=6,
+        MaxRequestWorkers=16,
+    )
+    with run_server(tmp_path, body, mode="-DFOREGROUND") as server:
+        wait_for(lambda: live_processes(server) == 1)
+        threads = [threading.Thread(target=get, args=(server, "/?sleep=8")) for _ in range(10)]
+        for t in threads:
+            t.start()
+        # ten requests hold ten threads (W): with fewer than MinSpareThreads idle threads
+        # left, maintenance spawns whole children (4 threads each) until there are enough
+        wait_for(lambda: worker_states(server).count("W") >= 10, timeout=20)
+        assert live_processes(server) >= 3
+        for t in threads:
+            t.join(timeout=30)
+        # idle: above MaxSpareThreads idle threads, one child a second is stopped
+        wait_for(lambda: live_processes(server) == 1 and len(children(server)) == 1, timeout=30)
+        get(server)
+
+
+StartEvent = Callable[..., Server]
+
+
+@pytest.fixture
+def event(tmp_path: Path) -> Iterator[StartEvent]:
+    """``event(extra, **directives)``: an event server, 2 children x 4 threads by default."""
+    with ExitStack() as stack:
+
+        def start(extra: str = "", **numbers: int) -> Server:
+            settings = {
+                "StartServers": 2,
+                "ThreadsPerChild": 4,
+                "MinSpareThreads": 4,
+                "MaxSpareThreads": 16,
+                **numbers,
+            }
+            body = mpm_conf("event", tmp_path, extra, **settings)
+            return stack.enter_context(run_server(tmp_path, body, mode="-DFOREGROUND"))
+
+        yield start
+
+
+def test_event_holds_a_thousand_idle_keep_alive_connections_without_a_thread_each(
+    event: StartEvent,
+) -> None:
+    # 2 children x 4 threads; each child may hold 4 + 4 x 200 connections
+    server = event("KeepAliveTimeout 60", AsyncRequestWorkerFactor=200)
+    idle: list[socket.socket] = []
+    try:
+        for _ in range(1000):
+            s = socket.create_connection((server.host, server.port), timeout=10)
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            idle.append(s)
+        for s in idle:  # every one answered, and still open (keep-alive)
+            assert s.recv(4096).startswith(b"HTTP/1.1 200 OK")
+
+        def held() -> bool:
+            sb = scoreboard(server)
+            try:
+                return sum(sb.process(c).keep_alive for c in range(sb.server_limit)) == 1000
+            finally:
+                sb.close()
+
+        # they wait in the children's epolls: 8 threads, 1,000 connections, all idle
+        wait_for(held, timeout=20)
+        assert worker_states(server).count("_") == 8
+        # meanwhile another client keeps being served, on new and kept connections
+        for _ in range(50):
+            get(server)
+        with socket.create_connection((server.host, server.port), timeout=10) as s:
+            for _ in range(20):
+                s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                assert s.recv(4096).startswith(b"HTTP/1.1 200 OK")
+        # and the idle ones are still alive: one more request on each of a few
+        for s in idle[:: len(idle) // 10]:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert s.recv(4096).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        for s in idle:
+            s.close()
+
+
+def test_event_slowloris_holds_no_thread_and_is_cut_off_by_the_header_timeout(
+    event: StartEvent,
+) -> None:
+    server = event(
+        "LoadModule reqtimeout_module modules/mod_reqtimeout.so\nRequestReadTimeout header=3",
+        StartServers=1,
+    )
+    with socket.create_connection((server.host, server.port), timeout=20) as slow:
+        slow.sendall(b"GET / HTTP/1.1\r\n")
+        states = []
+        for i in range(8):  # a header line every 0.25 s
+            time.sleep(0.25)
+            slow.sendall(f"X-Trickle-{i}: y\r\n".encode())
+            states.append(worker_states(server))
+            get(server)  # the one child keeps serving others meanwhile
+        # No thread is left reading the slow head: a thread that held it would show R in
+        # every sample. (One may catch a thread in the microseconds it takes to read a line.)
+        assert sum("R" in s for s in states) <= 2, states
+        assert all("W" not in s and "_" in s for s in states), states
+        reply = recv_all(slow, timeout=20)
+    assert reply.startswith(b"HTTP/1.1 408 Request Timeout")
+
+
+def test_dash_x_runs_one_event_child_in_the_foreground(tmp_path: Path) -> None:
+    body = mpm_conf("event", tmp_path, ThreadsPerChild=6)
+    with run_server(tmp_path, body, mode="-X") as server:
+        proc = psutil.Process(server.pid)
+        pids = {get(server) for _ in range(20)}
+        assert pids == {str(server.pid)}  # no parent and children: this process serves
+        assert proc.children() == []
+        assert proc.num_threads() >= 6
+        os.kill(server.pid, signal.SIGTERM)
+        assert server.proc.wait(timeout=20) == 0
+
+
+def test_full_restart_switches_mpm_and_graceful_restart_refuses(tmp_path: Path) -> None:
+    body = mpm_conf("prefork", tmp_path, StartServers=2, MinSpareServers=1, MaxSpareServers=3)
+    with run_server(tmp_path, body, mode="-DFOREGROUND") as server:
+        conf = server.root / "mpmd.conf"
+        conf.write_text(
+            conf.read_text().replace("mpm_prefork", "mpm_event")
+            + "\n"
+            + "\n".join(["<IfModule mpm_event_module>", "ThreadsPerChild 4", "</IfModule>"])
+        )
+        # prefork's MinSpareServers means nothing to event: keep only what event knows
+        text = "\n".join(
+            line
+            for line in conf.read_text().splitlines()
+            if not line.startswith(("MinSpareServers", "MaxSpareServers"))
+        )
+        conf.write_text(text)
+        os.kill(server.pid, signal.SIGUSR1)
+        wait_for(lambda: "MP00042: a graceful restart cannot change the MPM" in server.log_text())
+        get(server)
+        os.kill(server.pid, signal.SIGHUP)
+        wait_for(lambda: "MP00044: switching MPM: prefork -> event" in server.log_text())
+        wait_for(lambda: "(event)" in server.log_text())
+        kids = wait_for(lambda: children(server) if len(children(server)) == 2 else None)
+        wait_for(lambda: all(psutil.Process(pid).num_threads() >= 4 for pid in kids))
+        for _ in range(10):
+            assert int(get(server)) in kids
+
+
+@pytest.mark.parametrize("mpm", ["prefork", "worker", "event", "winnt"])
+def test_dash_v_names_the_loaded_mpm(tmp_path: Path, mpm: str) -> None:
+    conf = tmp_path / "mpmd.conf"
+    conf.write_text(f"LoadModule mpm_{mpm}_module modules/mod_mpm_{mpm}.so\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "mpmd", "-f", str(conf), "-V"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stdout
+    assert f"Server MPM:     {mpm}\n" in out
+    threaded = "no" if mpm == "prefork" else "yes (fixed thread count)"
+    assert f"  threaded:     {threaded}\n" in out

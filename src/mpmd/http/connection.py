@@ -545,9 +545,9 @@ class Connection(ResponseWriter):
                 if not self._run(req):
                     self.close()
                     return False
-            if not self.head_pending and self.requests and not self.site.accepting:
-                self.close()  # stopping: an idle keep-alive connection ends now (as httpd)
-                return False
+            # Stopping (a graceful restart) does not end a keep-alive wait: the client may
+            # be sending its next request this moment, and closing now would reset it. That
+            # request is answered with "Connection: close" instead (writer.py).
             return True
         except ClientGone:
             pass

@@ -111,7 +111,9 @@ class Site:
             except Exception:
                 self.log_exception("MP00005: log_transaction hook failed")
         if slot is not None:
-            slot.end_request(req.bytes_sent, int((req.end_perf - req.start_perf) * 1_000_000))
+            slot.end_request(
+                req.bytes_sent, int((req.end_perf - req.start_perf) * 1_000_000), status=req.status
+            )
         self.in_request = False
 
     def process(self, req: Request) -> None:

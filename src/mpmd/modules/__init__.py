@@ -22,9 +22,11 @@ def builtin_modules() -> dict[str, type[Module]]:
         core,
         dir,
         log_config,
+        metrics,
         mime,
         reqtimeout,
         so,
+        status,
         wsgi,
     )
     from mpmd.mpm import event, prefork, winnt, worker
@@ -42,6 +44,8 @@ def builtin_modules() -> dict[str, type[Module]]:
         reqtimeout.ReqTimeoutModule,
         autoindex.AutoindexModule,
         wsgi.WsgiModule,
+        status.StatusModule,
+        metrics.MetricsModule,
         prefork.PreforkModule,
         worker.WorkerModule,
         event.EventModule,

@@ -197,7 +197,7 @@ class EventChild(ThreadedChild):
 
     # -- the main thread -----------------------------------------------------------------
     def housekeeping(self) -> None:
-        """Expire waits that ran out; when stopping or under pressure, end idle keep-alives."""
+        """Expire waits that ran out; under pressure, end the oldest idle keep-alives."""
         now = time.time()
         if self.stopping and self.listening:
             self._disable_listeners()
@@ -216,7 +216,7 @@ class EventChild(ThreadedChild):
         waiting = self.waiting
         idle_waits: list[tuple[float, int, Connection]] = []
         for fd, conn in list(waiting.items()):
-            if conn.deadline <= now or (self.stopping and conn.keep_alive_wait):
+            if conn.deadline <= now:
                 self._expire(fd, conn)
             elif conn.keep_alive_wait:
                 idle_waits.append((conn.deadline, fd, conn))

@@ -193,26 +193,21 @@ WORKER_DIRECTIVES = (
 )  # fmt: skip
 
 
-def check_config(conf: ThreadedConf, warn: Any) -> None:
-    """Clamp the numbers as httpd's worker_check_config / event_check_config do."""
-    if conf.thread_limit > MAX_THREAD_LIMIT:
+def clamp_thread_limit(conf: ThreadedConf, warn: Any, most: int) -> None:
+    """ThreadLimit between 1 and the compile-time limit ``most``, with httpd's warnings."""
+    if conf.thread_limit > most:
         warn(
             f"WARNING: ThreadLimit of {conf.thread_limit} exceeds compile-time limit of "
-            f"{MAX_THREAD_LIMIT} threads, decreasing to {MAX_THREAD_LIMIT}."
+            f"{most} threads, decreasing to {most}."
         )
-        conf.thread_limit = MAX_THREAD_LIMIT
+        conf.thread_limit = most
     elif conf.thread_limit < 1:
         warn(f"WARNING: ThreadLimit of {conf.thread_limit} not allowed, increasing to 1.")
         conf.thread_limit = 1
-    if conf.server_limit > MAX_SERVER_LIMIT:
-        warn(
-            f"WARNING: ServerLimit of {conf.server_limit} exceeds compile-time limit of "
-            f"{MAX_SERVER_LIMIT} servers, decreasing to {MAX_SERVER_LIMIT}."
-        )
-        conf.server_limit = MAX_SERVER_LIMIT
-    elif conf.server_limit < 1:
-        warn(f"WARNING: ServerLimit of {conf.server_limit} not allowed, increasing to 1.")
-        conf.server_limit = 1
+
+
+def clamp_threads_per_child(conf: ThreadedConf, warn: Any) -> None:
+    """ThreadsPerChild between 1 and ThreadLimit, with httpd's warnings."""
     if conf.threads_per_child > conf.thread_limit:
         warn(
             f"WARNING: ThreadsPerChild of {conf.threads_per_child} exceeds ThreadLimit of "
@@ -223,6 +218,21 @@ def check_config(conf: ThreadedConf, warn: Any) -> None:
     elif conf.threads_per_child < 1:
         warn(f"WARNING: ThreadsPerChild of {conf.threads_per_child} not allowed, increasing to 1.")
         conf.threads_per_child = 1
+
+
+def check_config(conf: ThreadedConf, warn: Any) -> None:
+    """Clamp the numbers as httpd's worker_check_config / event_check_config do."""
+    clamp_thread_limit(conf, warn, MAX_THREAD_LIMIT)
+    if conf.server_limit > MAX_SERVER_LIMIT:
+        warn(
+            f"WARNING: ServerLimit of {conf.server_limit} exceeds compile-time limit of "
+            f"{MAX_SERVER_LIMIT} servers, decreasing to {MAX_SERVER_LIMIT}."
+        )
+        conf.server_limit = MAX_SERVER_LIMIT
+    elif conf.server_limit < 1:
+        warn(f"WARNING: ServerLimit of {conf.server_limit} not allowed, increasing to 1.")
+        conf.server_limit = 1
+    clamp_threads_per_child(conf, warn)
     tpc = conf.threads_per_child
     if conf.max_request_workers is None:
         conf.max_request_workers = conf.server_limit * tpc

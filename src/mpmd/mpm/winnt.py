@@ -29,6 +29,8 @@ from mpmd.config.sources import Sources
 from mpmd.mpm.threaded import (
     ThreadedConf,
     ThreadedMpm,
+    clamp_thread_limit,
+    clamp_threads_per_child,
     max_connections_per_child,
     max_requests_per_child,
     thread_limit,
@@ -59,25 +61,8 @@ def winnt_conf() -> ThreadedConf:
 
 def check_config(conf: ThreadedConf, warn: Any) -> None:
     """Clamp as httpd's mpm_winnt check_config does, with its warnings."""
-    if conf.thread_limit > MAX_THREAD_LIMIT:
-        warn(
-            f"WARNING: ThreadLimit of {conf.thread_limit} exceeds compile-time limit of "
-            f"{MAX_THREAD_LIMIT} threads, decreasing to {MAX_THREAD_LIMIT}."
-        )
-        conf.thread_limit = MAX_THREAD_LIMIT
-    elif conf.thread_limit < 1:
-        warn(f"WARNING: ThreadLimit of {conf.thread_limit} not allowed, increasing to 1.")
-        conf.thread_limit = 1
-    if conf.threads_per_child > conf.thread_limit:
-        warn(
-            f"WARNING: ThreadsPerChild of {conf.threads_per_child} exceeds ThreadLimit of "
-            f"{conf.thread_limit} threads, decreasing to {conf.thread_limit}. To increase, "
-            "please see the ThreadLimit directive."
-        )
-        conf.threads_per_child = conf.thread_limit
-    elif conf.threads_per_child < 1:
-        warn(f"WARNING: ThreadsPerChild of {conf.threads_per_child} not allowed, increasing to 1.")
-        conf.threads_per_child = 1
+    clamp_thread_limit(conf, warn, MAX_THREAD_LIMIT)
+    clamp_threads_per_child(conf, warn)
     conf.start_servers = 1
     conf.server_limit = 2
     conf.max_request_workers = conf.threads_per_child

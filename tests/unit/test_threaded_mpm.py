@@ -1,0 +1,185 @@
+"""worker/event/winnt numbers (httpd's clamping and warnings) and spare-thread maintenance."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from mpmd.mpm import mpm_for
+from mpmd.mpm.base import Child
+from mpmd.mpm.scoreboard import Scoreboard
+from mpmd.mpm.threaded import ThreadedConf, check_config
+from mpmd.mpm.winnt import check_config as winnt_check_config
+from tests.unit.confkit import fail, load
+
+
+def clamp(**numbers: Any) -> tuple[ThreadedConf, list[str]]:
+    conf = ThreadedConf(**numbers)
+    warnings: list[str] = []
+    check_config(conf, warnings.append)
+    return conf, warnings
+
+
+def test_max_request_workers_defaults_to_server_limit_times_threads_per_child() -> None:
+    conf, warnings = clamp()
+    assert (conf.max_request_workers, conf.active_daemons_limit, warnings) == (400, 16, [])
+
+
+def test_max_request_workers_is_rounded_down_to_a_multiple_of_threads_per_child() -> None:
+    conf, warnings = clamp(max_request_workers=150, threads_per_child=40)
+    assert conf.max_request_workers == 120
+    assert warnings == [
+        "WARNING: MaxRequestWorkers of 150 is not an integer multiple of ThreadsPerChild of "
+        "40, decreasing to nearest multiple 120, for a maximum of 3 servers."
+    ]
+
+
+def test_threads_per_child_above_thread_limit_is_lowered_with_httpds_warning() -> None:
+    conf, warnings = clamp(threads_per_child=100, thread_limit=64)
+    assert conf.threads_per_child == 64
+    assert warnings[0] == (
+        "WARNING: ThreadsPerChild of 100 exceeds ThreadLimit of 64 threads, decreasing to 64. "
+        "To increase, please see the ThreadLimit directive."
+    )
+
+
+def test_max_request_workers_beyond_server_limit_is_capped() -> None:
+    conf, warnings = clamp(max_request_workers=1000, server_limit=4)
+    assert conf.max_request_workers == 100
+    assert warnings == [
+        "WARNING: MaxRequestWorkers of 1000 would require 40 servers and would exceed "
+        "ServerLimit of 4, decreasing to 100. To increase, please see the ServerLimit directive."
+    ]
+
+
+def test_max_request_workers_below_threads_per_child_is_raised() -> None:
+    conf, warnings = clamp(max_request_workers=10)
+    assert conf.max_request_workers == 25
+    assert warnings[0].startswith("WARNING: MaxRequestWorkers of 10 is less than ThreadsPerChild")
+
+
+def test_max_spare_threads_leaves_room_for_a_whole_child_above_min_spare() -> None:
+    conf, warnings = clamp(min_spare_threads=75, max_spare_threads=80)
+    assert (conf.max_spare_threads, warnings) == (100, [])
+
+
+def test_winnt_runs_one_child_of_threads_per_child_threads() -> None:
+    conf = ThreadedConf(threads_per_child=3000, thread_limit=1920)
+    warnings: list[str] = []
+    winnt_check_config(conf, warnings.append)
+    assert (conf.threads_per_child, conf.start_servers, conf.max_request_workers) == (1920, 1, 1920)
+    assert len(warnings) == 1
+
+
+def test_async_request_worker_factor_must_be_positive(tmp_path: Path) -> None:
+    error = fail(tmp_path, "LoadModule mpm_event_module x\nAsyncRequestWorkerFactor 0")
+    assert (error.message, error.line) == (
+        "AsyncRequestWorkerFactor argument must be a positive number",
+        2,
+    )
+
+
+def test_each_mpm_reads_its_own_copy_of_the_shared_directives(tmp_path: Path) -> None:
+    config = load(
+        tmp_path, "LoadModule mpm_worker_module x\nThreadsPerChild 7\nStartServers 1"
+    ).config
+    conf = config.main.module_conf["mpm_worker_module"]
+    assert (conf.threads_per_child, conf.start_servers) == (7, 1)
+    assert config.modules.directives["threadsperchild"].module == "mpm_worker_module"
+
+
+def test_threaded_directives_are_unknown_to_prefork(tmp_path: Path) -> None:
+    error = fail(tmp_path, "LoadModule mpm_prefork_module x\nThreadsPerChild 7")
+    assert error.message.startswith("Invalid command 'ThreadsPerChild'")
+
+
+# -- spare-thread maintenance on a real scoreboard, with a stand-in parent (no processes) --------
+
+
+@pytest.fixture
+def parent(tmp_path: Path) -> Iterator[Any]:
+    sb = Scoreboard.create(4, 4, path=str(tmp_path / "scoreboard"))
+    conf = ThreadedConf(
+        start_servers=1,
+        threads_per_child=4,
+        min_spare_threads=2,
+        max_spare_threads=6,
+        server_limit=4,
+        max_request_workers=16,
+    )
+    sb.set_limits(4, 4)
+    children: dict[int, Child] = {}
+    spawned: list[int] = []
+
+    def spawn(slot: int) -> None:
+        spawned.append(slot)
+        children[9000 + slot] = Child(9000 + slot, slot, 0)
+
+    fake = SimpleNamespace(
+        config=SimpleNamespace(main=SimpleNamespace(module_conf={"mpm_event_module": conf})),
+        scoreboard=sb,
+        generation=0,
+        children=children,
+        idle_spawn_rate=1,
+        max_workers_logged=False,
+        spawned=spawned,
+        spawn=spawn,
+        logged=[],
+    )
+    fake.log = lambda level, message, *a, **k: fake.logged.append(message)
+    try:
+        yield fake
+    finally:
+        sb.close()
+        sb.unlink()
+
+
+def add_child(parent: Any, pid: int, statuses: bytes) -> None:
+    slot = parent.scoreboard.claim_process_slot()
+    parent.scoreboard.set_process(slot, pid, 0)
+    for thread, status in enumerate(statuses):
+        parent.scoreboard.worker(slot, thread).status = bytes([status])
+    parent.children[pid] = Child(pid, slot, 0)
+
+
+def test_too_few_idle_threads_spawn_whole_children_at_a_doubling_rate(parent: Any) -> None:
+    event = mpm_for("event")
+    add_child(parent, os.getpid(), b"WWWW")
+    event.perform_idle_server_maintenance(parent)
+    assert parent.spawned == [1]
+    assert parent.idle_spawn_rate == 2
+
+
+def test_enough_idle_threads_spawn_nothing_and_reset_the_rate(parent: Any) -> None:
+    event = mpm_for("event")
+    add_child(parent, os.getpid(), b"WW__")
+    parent.idle_spawn_rate = 4
+    event.perform_idle_server_maintenance(parent)
+    assert (parent.spawned, parent.idle_spawn_rate) == ([], 1)
+
+
+def test_too_many_idle_threads_stop_the_idlest_child_gracefully(parent: Any) -> None:
+    event = mpm_for("event")
+    add_child(parent, 2**22 + 1, b"W___")  # pids no process has: os.kill finds nobody
+    add_child(parent, 2**22 + 2, b"____")
+    event.perform_idle_server_maintenance(parent)
+    assert parent.children[2**22 + 2].quiescing
+    assert not parent.children[2**22 + 1].quiescing
+
+
+def test_reaching_max_request_workers_is_logged_once(parent: Any) -> None:
+    event = mpm_for("event")
+    for pid in range(4):
+        add_child(parent, 2**22 + 10 + pid, b"WWWW")
+    event.perform_idle_server_maintenance(parent)
+    event.perform_idle_server_maintenance(parent)
+    assert parent.spawned == []
+    assert parent.logged == [
+        "AH00484: server reached MaxRequestWorkers setting, consider raising the "
+        "MaxRequestWorkers setting"
+    ]

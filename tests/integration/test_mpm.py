@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -226,3 +227,27 @@ def test_dash_k_verbs_control_a_daemonised_server(tmp_path: Path, mpm: str) -> N
                     os.kill(int(text), signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+
+
+def test_dash_k_start_says_why_it_cannot_bind_before_detaching(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        conf = tmp_path / "mpmd.conf"
+        conf.write_text(
+            f"Listen 127.0.0.1:{port}\nErrorLog {tmp_path / 'error_log'}\n"
+            + mpm_conf("event", tmp_path, **mpm_numbers("event", 1))
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "mpmd", "-f", str(conf), "-k", "start"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert (
+        f"(98)Address already in use: AH00072: make_sock: could not bind to address "
+        f"127.0.0.1:{port}\nAH00015: no listening sockets available, shutting down\n"
+    ) == result.stderr
+    assert not (tmp_path / "mpmd.pid").exists()

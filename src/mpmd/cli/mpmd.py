@@ -320,6 +320,18 @@ def serve(opts: argparse.Namespace, config: Config, args: list[str]) -> int:
             file=sys.stderr,
         )
         return 1
-    if "FOREGROUND" not in opts.defines and not control.detach():
-        return 0
-    return Parent(config, reload, command_line, mpm_for(config.mpm_name), args).run()
+    parent = Parent(config, reload, command_line, mpm_for(config.mpm_name), args)
+    if "FOREGROUND" not in opts.defines:
+        # httpd binds before it detaches, so that `-k start` can say why it cannot serve;
+        # the daemon keeps these sockets (Parent.open_listeners reuses them)
+        from mpmd.net.listeners import ListenError
+
+        try:
+            parent.open_listeners()
+        except ListenError as e:
+            print(e, file=sys.stderr)
+            print("AH00015: no listening sockets available, shutting down", file=sys.stderr)
+            return 1
+        if not control.detach():
+            return 0
+    return parent.run()

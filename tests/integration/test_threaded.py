@@ -153,6 +153,24 @@ def test_event_slowloris_holds_no_thread_and_is_cut_off_by_the_header_timeout(
     assert reply.startswith(b"HTTP/1.1 408 Request Timeout")
 
 
+def test_event_keeps_serving_others_while_a_slow_request_holds_the_leader(
+    event: StartEvent,
+) -> None:
+    server = event(StartServers=1, MinSpareThreads=1)
+    slow: list[str] = []
+    t = threading.Thread(target=lambda: slow.append(get(server, "/?sleep=6")))
+    t.start()
+    try:
+        wait_for(lambda: "W" in worker_states(server))
+        # the thread serving the slow request led the epoll; another takes over
+        for _ in range(20):
+            get(server)
+        assert slow == []  # all twenty answered while the slow one still ran
+    finally:
+        t.join(timeout=30)
+    assert slow and slow[0].isdigit()
+
+
 def test_dash_x_runs_one_event_child_in_the_foreground(tmp_path: Path) -> None:
     body = mpm_conf("event", tmp_path, ThreadsPerChild=6)
     with run_server(tmp_path, body, mode="-X") as server:

@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 
 ARMED = select.EPOLLIN | select.EPOLLONESHOT
 LISTENING = select.EPOLLIN | select.EPOLLEXCLUSIVE
+PROMOTE_AFTER = 0.002  # seconds a leader may serve before a parked thread takes over epoll
+SCAN_EVERY = 0.1  # seconds between two looks for expired waits
 PRESSURE_TICKS = 10  # a second of not accepting before idle keep-alive connections are shed
 
 
@@ -72,7 +74,7 @@ class EventModule(Module):
 class EventChild(ThreadedChild):
     """An event child: one epoll, threads taking turns to wait in it."""
 
-    tick = 0.1  # timeouts are checked this often
+    tick = PROMOTE_AFTER / 2  # the main thread watches the leader this often
 
     def __init__(self, parent: Parent, slot: int, conf: ThreadedConf) -> None:
         super().__init__(parent, slot, conf)
@@ -80,7 +82,11 @@ class EventChild(ThreadedChild):
         self.listeners = {sock.fileno(): sock for sock in parent.listeners}
         self.waiting: dict[int, Connection] = {}  # armed in epoll, owned by nobody
         self.conns: dict[int, Connection] = {}  # every connection this child holds
-        self.leader = threading.Lock()
+        self.pool_lock = threading.Lock()
+        self.pool = threading.Condition(self.pool_lock)  # parked threads wait here
+        self.in_epoll = 0  # threads waiting in epoll now: the leader (more only when stopping)
+        self.left_epoll = 0.0  # when the last leader left epoll to serve (time.monotonic())
+        self.next_scan = 0.0
         self.listener_lock = threading.Lock()
         self.listening = False
         self.pressure_ticks = 0
@@ -173,19 +179,37 @@ class EventChild(ThreadedChild):
             self._enable_listeners()
 
     def serve_thread(self, index: int, handle: WorkerHandle) -> None:
+        """Lead: wait in epoll, serve what it gives, wait again. Or park until promoted.
+
+        One thread at a time waits in the child's epoll (the leader) and
+        serves the request it woke for on its own stack, with no hand-over:
+        while it serves, new events wait in the kernel until it comes back,
+        as in a one-thread event loop. Should a request run longer than
+        ``PROMOTE_AFTER`` (an app waiting on a database), the main thread
+        promotes a parked thread to lead meanwhile (``promote``); the old
+        leader, done, parks if someone else leads.
+        """
         poll = self.poller.poll
-        leader = self.leader
+        pool = self.pool
+        pool_lock = self.pool_lock
         listeners = self.listeners
         waiting = self.waiting
         wake_r = self.wake_r
+        clock = time.monotonic
         while True:
-            with leader:
+            with pool_lock:
+                while self.in_epoll and not self.stopping:
+                    pool.wait(1.0)
                 if self.stopping and not self.conns:
                     return
-                try:
-                    events = poll(0.1 if self.stopping else 1.0, 1)
-                except InterruptedError:
-                    continue
+                self.in_epoll += 1
+            try:
+                events = poll(0.1 if self.stopping else 1.0, 1)
+            except InterruptedError:
+                events = []
+            with pool_lock:
+                self.in_epoll -= 1
+                self.left_epoll = clock()
             for fd, _ in events:
                 conn = waiting.pop(fd, None)
                 if conn is not None:
@@ -195,9 +219,22 @@ class EventChild(ThreadedChild):
                 elif fd == wake_r:
                     continue
 
+    def promote(self) -> None:
+        """No leader for PROMOTE_AFTER: the one serving is slow; let a parked thread lead."""
+        if self.in_epoll == 0 and time.monotonic() - self.left_epoll > PROMOTE_AFTER:
+            with self.pool_lock:
+                if self.in_epoll == 0:
+                    self.pool.notify()
+
     # -- the main thread -----------------------------------------------------------------
     def housekeeping(self) -> None:
-        """Expire waits that ran out; under pressure, end the oldest idle keep-alives."""
+        """Promote a thread past a slow leader; every SCAN_EVERY, expire waits that ran out
+        and, under pressure, end the oldest idle keep-alives."""
+        self.promote()
+        clock = time.monotonic()
+        if clock < self.next_scan:
+            return
+        self.next_scan = clock + SCAN_EVERY
         now = time.time()
         if self.stopping and self.listening:
             self._disable_listeners()

@@ -354,11 +354,10 @@ class ThreadedChild:
             thread.start()
             threads.append(thread)
         parent_pid = os.getppid()
-        while True:
-            alive = [t for t in threads if t.is_alive()]
-            if not alive:
-                break
-            alive[0].join(self.tick)
+        while threads:
+            threads[0].join(self.tick)
+            if not threads[0].is_alive():
+                threads = [t for t in threads if t.is_alive()]
             if parent.supervised and os.getppid() != parent_pid:
                 self.stop()  # the parent is gone: stop rather than serve unsupervised
             self.housekeeping()

@@ -153,6 +153,38 @@ def test_event_slowloris_holds_no_thread_and_is_cut_off_by_the_header_timeout(
     assert reply.startswith(b"HTTP/1.1 408 Request Timeout")
 
 
+def test_event_times_out_many_slow_heads_at_once_and_lingers_in_its_epoll(
+    event: StartEvent,
+) -> None:
+    server = event(
+        "LoadModule reqtimeout_module modules/mod_reqtimeout.so\nRequestReadTimeout header=2",
+        StartServers=1,
+        AsyncRequestWorkerFactor=10,  # room for 4 + 4 x 10 connections in the one child
+    )
+    slow = [socket.create_connection((server.host, server.port), timeout=20) for _ in range(20)]
+    try:
+        for s in slow:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and then nothing: never the blank line
+
+        def lingering() -> int:
+            sb = scoreboard(server)
+            try:
+                return sum(sb.process(c).lingering_close for c in range(sb.server_limit))
+            finally:
+                sb.close()
+
+        # each gets its 408, then the server reads what the client may still send (httpd's
+        # lingering close) -- all of them together in the child's epoll, none in a thread
+        wait_for(lambda: lingering() >= 15, timeout=20, step=0.05)
+        for s in slow:
+            assert recv_all(s, timeout=20).startswith(b"HTTP/1.1 408 Request Timeout")
+    finally:
+        for s in slow:
+            s.close()
+    wait_for(lambda: lingering() == 0, timeout=20)
+    get(server)
+
+
 def test_event_keeps_serving_others_while_a_slow_request_holds_the_leader(
     event: StartEvent,
 ) -> None:

@@ -122,6 +122,7 @@ class Connection(ResponseWriter):
         self.unread_input = False
         self.closed = False
         self.deadline = 0.0  # event MPM: when the wait for input ends (wait_deadline)
+        self.lingering = False  # close_lingering left the reading-until-EOF to the caller
         self._rcvtimeo = -1.0
         self._body_deadline = 0.0
         self._body_cap = 0.0
@@ -531,7 +532,7 @@ class Connection(ResponseWriter):
             except OSError:
                 data = b""
             if data == b"":
-                self.close()
+                self.close_lingering()
                 return False
             if data:
                 if self.head_pending or not self.ready:
@@ -543,7 +544,7 @@ class Connection(ResponseWriter):
             while ready or self.error is not None:
                 req = ready.popleft() if ready else self._error_request()
                 if not self._run(req):
-                    self.close()
+                    self.close_lingering()
                     return False
             # Stopping (a graceful restart) does not end a keep-alive wait: the client may
             # be sending its next request this moment, and closing now would reset it. That
@@ -555,7 +556,7 @@ class Connection(ResponseWriter):
             self.site.log_exception(
                 f"MP00001: unexpected error on connection: {e!r}", self.client_label
             )
-        self.close()
+        self.close_lingering()
         return False
 
     def wait_deadline(self) -> float:
@@ -569,8 +570,9 @@ class Connection(ResponseWriter):
         """Waiting between requests (not in the middle of a head)."""
         return self.requests > 0 and not self.head_pending
 
-    def expire(self) -> None:
-        """The wait ran out: a half-read head gets 408 (as httpd), an idle connection just closes."""
+    def expire(self) -> bool:
+        """The wait ran out: a half-read head gets 408 (as httpd), an idle connection just
+        closes. True if a lingering close is left to the caller (see ``close_lingering``)."""
         try:
             req = self._timeout_request() if self.head_pending else None
             if req is not None:
@@ -581,8 +583,7 @@ class Connection(ResponseWriter):
             self.site.log_exception(
                 f"MP00001: unexpected error on connection: {e!r}", self.client_label
             )
-        finally:
-            self.close()
+        return self.close_lingering()
 
     def _can_drain(self, req: Request) -> bool:
         """Will ``_drain`` keep the connection after this response? (Then it may say keep-alive.)"""
@@ -606,20 +607,58 @@ class Connection(ResponseWriter):
             return False
         return True
 
+    def _needs_linger(self) -> bool:
+        cur = self.cur
+        return bool(
+            self.unread_input or self.ready or self.head_pending or (cur and not cur.body_done)
+        )
+
     def close(self) -> None:
+        """Close, lingering first (reading for up to LINGER_SECONDS) if input is left unread."""
         if self.closed:
             return
         self.closed = True
-        sock = self.sock
         try:
-            cur = self.cur
-            if self.unread_input or self.ready or self.head_pending or (cur and not cur.body_done):
+            if self._needs_linger():
                 self._linger()
         finally:
+            self.close_now()
+
+    def close_lingering(self) -> bool:
+        """Close without waiting (the event MPM): False if closed now; True if only writing
+        was shut down and the caller must read until EOF or LINGER_SECONDS (``drain``),
+        then ``close_now`` -- in its epoll, not in a thread."""
+        if self.closed:
+            return False
+        self.closed = True
+        if self._needs_linger():
             try:
-                sock.close()
+                self.sock.shutdown(socket.SHUT_WR)
+                self.lingering = True
+                return True
             except OSError:
                 pass
+        self.close_now()
+        return False
+
+    def drain(self) -> bool:
+        """Discard what a lingering client still sends; True once it is done (EOF or error)."""
+        recv = self.sock.recv
+        for _ in range(16):
+            try:
+                if not recv(RECV_SIZE, socket.MSG_DONTWAIT):
+                    return True
+            except (BlockingIOError, InterruptedError):
+                return False
+            except OSError:
+                return True
+        return False
+
+    def close_now(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
     def _linger(self) -> None:
         """httpd's lingering close: stop writing, read what the client still sends, briefly.

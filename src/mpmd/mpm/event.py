@@ -36,7 +36,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import Module
-from mpmd.http.connection import Connection
+from mpmd.http.connection import LINGER_SECONDS, Connection
 from mpmd.mpm.threaded import (
     WORKER_DIRECTIVES,
     ThreadedChild,
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 ARMED = select.EPOLLIN | select.EPOLLONESHOT
 LISTENING = select.EPOLLIN | select.EPOLLEXCLUSIVE
 PROMOTE_AFTER = 0.002  # seconds a leader may serve before a parked thread takes over epoll
+IDLE_TICK = 0.01  # seconds between two looks while a leader waits in epoll
 SCAN_EVERY = 0.1  # seconds between two looks for expired waits
 PRESSURE_TICKS = 10  # a second of not accepting before idle keep-alive connections are shed
 
@@ -74,13 +75,17 @@ class EventModule(Module):
 class EventChild(ThreadedChild):
     """An event child: one epoll, threads taking turns to wait in it."""
 
-    tick = PROMOTE_AFTER / 2  # the main thread watches the leader this often
+    @property
+    def tick(self) -> float:  # type: ignore[override]
+        """How often the main thread looks: closely only while the leader is out serving."""
+        return PROMOTE_AFTER if self.in_epoll == 0 else IDLE_TICK
 
     def __init__(self, parent: Parent, slot: int, conf: ThreadedConf) -> None:
         super().__init__(parent, slot, conf)
         self.poller = select.epoll()
         self.listeners = {sock.fileno(): sock for sock in parent.listeners}
         self.waiting: dict[int, Connection] = {}  # armed in epoll, owned by nobody
+        self.closing: dict[int, Connection] = {}  # lingering closes, armed in epoll
         self.conns: dict[int, Connection] = {}  # every connection this child holds
         self.pool_lock = threading.Lock()
         self.pool = threading.Condition(self.pool_lock)  # parked threads wait here
@@ -133,7 +138,8 @@ class EventChild(ThreadedChild):
             self.conf.threads_per_child
             + (idle - listening_off) * self.conf.async_request_worker_factor
         )
-        return len(self.conns) >= limit
+        # as httpd, connections in a lingering close do not count: they are on their way out
+        return len(self.conns) - len(self.closing) >= limit
 
     def _accept(self, listener: socket.socket, handle: WorkerHandle) -> None:
         try:
@@ -162,21 +168,40 @@ class EventChild(ThreadedChild):
         slot.status = b"R"
         if conn.serve_available():
             conn.deadline = conn.wait_deadline()
-            self.waiting[fd] = conn
-            try:
-                if first:
-                    self.poller.register(fd, ARMED)
-                else:
-                    self.poller.modify(fd, ARMED)
-            except (OSError, ValueError):  # pragma: no cover - closed under us: never expected
-                self.waiting.pop(fd, None)
-                self.conns.pop(fd, None)
-                conn.close()
+            self._arm(self.waiting, fd, conn, first)
+        elif conn.lingering:
+            self._linger(fd, conn, first)
         else:
             self.conns.pop(fd, None)
         slot.status = b"_"
         if not self.listening and not self.stopping and not self.above_limit():
             self._enable_listeners()
+
+    def _arm(self, table: dict[int, Connection], fd: int, conn: Connection, first: bool) -> None:
+        """Put ``conn`` in ``table`` (waiting or closing) and arm it in epoll."""
+        table[fd] = conn
+        try:
+            if first:
+                self.poller.register(fd, ARMED)
+            else:
+                self.poller.modify(fd, ARMED)
+        except (OSError, ValueError):  # pragma: no cover - closed under us: never expected
+            table.pop(fd, None)
+            self.conns.pop(fd, None)
+            conn.close_now()
+
+    def _linger(self, fd: int, conn: Connection, first: bool = False) -> None:
+        """httpd's lingering close, in the epoll: read what the client still sends until it
+        closes or LINGER_SECONDS pass, holding no thread (a 408 to a slowloris included)."""
+        conn.deadline = time.time() + LINGER_SECONDS
+        self._arm(self.closing, fd, conn, first)
+
+    def _drain(self, fd: int, conn: Connection) -> None:
+        if conn.drain():
+            self.conns.pop(fd, None)
+            conn.close_now()
+        else:
+            self._arm(self.closing, fd, conn, False)
 
     def serve_thread(self, index: int, handle: WorkerHandle) -> None:
         """Lead: wait in epoll, serve what it gives, wait again. Or park until promoted.
@@ -216,8 +241,10 @@ class EventChild(ThreadedChild):
                     self._serve(fd, conn, handle)
                 elif fd in listeners:
                     self._accept(listeners[fd], handle)
-                elif fd == wake_r:
-                    continue
+                elif fd != wake_r:
+                    conn = self.closing.pop(fd, None)
+                    if conn is not None:
+                        self._drain(fd, conn)
 
     def promote(self) -> None:
         """No leader for PROMOTE_AFTER: the one serving is slow; let a parked thread lead."""
@@ -257,6 +284,10 @@ class EventChild(ThreadedChild):
                 self._expire(fd, conn)
             elif conn.keep_alive_wait:
                 idle_waits.append((conn.deadline, fd, conn))
+        for fd, conn in list(self.closing.items()):
+            if conn.deadline <= now and self.closing.pop(fd, None) is conn:
+                self.conns.pop(fd, None)
+                conn.close_now()
         if shed and idle_waits:
             idle_waits.sort(key=lambda item: item[0])
             for _, fd, conn in idle_waits[:shed]:
@@ -265,13 +296,16 @@ class EventChild(ThreadedChild):
         process = self.process
         process.connections = len(self.conns)
         process.keep_alive = len(idle_waits)
+        process.lingering_close = len(self.closing)
         if not self.listening and not self.stopping and not self.above_limit():
             self._enable_listeners()
 
     def _expire(self, fd: int, conn: Connection) -> None:
         if self.waiting.pop(fd, None) is conn:  # not taken by a thread meanwhile
-            self.conns.pop(fd, None)
-            conn.expire()
+            if conn.expire():
+                self._linger(fd, conn)
+            else:
+                self.conns.pop(fd, None)
 
     def run(self) -> None:
         try:

@@ -1,6 +1,7 @@
-"""What a benchmark measured (Run, Result, SuiteRun) and the report made of it:
-the tables, the ratios and their targets, the overheads, the notes; as plain
-text for the terminal and as Markdown for bench/results/latest.md.
+"""What a benchmark measured (Run, Result, IdleRound, IdleResult, SuiteRun) and
+the report made of it: the tables, the ratios and their targets, the
+overheads, the idle-connections, slowloris and memory runs, the notes; as
+plain text for the terminal and as Markdown for bench/results/latest.md.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from costs import Costs
-from harness import WrkResult
+from harness import HUNG_WRK_GRACE, IdleHold, SlowlorisResult, WrkResult
 from servers import REPO, Scenario, Server, Suite
 
 # ---------------------------------------------------------------------------
@@ -33,6 +34,9 @@ class Run:
     processes: int = 0  # live processes in the tree at the end of the run
     started: int = 0  # of those, how many were not there at its start
     ended: int = 0  # processes there at its start and gone at its end
+    pss: int | None = None  # bytes, the tree's PSS just after the run (suite.memory.after)
+    hung: bool = False  # wrk never finished (killed): no connection of its got through
+    split: list[float] = field(default_factory=list)  # CPU shares of the processes, largest first
 
     @property
     def churn(self) -> str:
@@ -78,10 +82,68 @@ class Result:
         return sum(run.wrk.errors for run in self.runs if run.wrk)
 
     @property
+    def pss(self) -> float | None:
+        """The median over the rounds of the tree's PSS after the run, bytes."""
+        values = [run.pss for run in self.runs if run.pss is not None]
+        return statistics.median(values) if values else None
+
+    @property
     def trouble(self) -> str:
         """Errors and failures of every round, or ''."""
         parts = [run.wrk.error_detail() for run in self.runs if run.wrk and run.wrk.errors]
         parts += [one_line(run.failure) for run in self.runs if run.failure]
+        return "; ".join(parts)
+
+
+@dataclass
+class IdleRound:
+    """One round of the idle-connections run on one server: the busy scenario
+    alone, then again while the idle connections are held."""
+
+    alone: Run
+    loaded: Run
+    hold: IdleHold | None = None
+    failure: str = ""  # the idle connections could not be opened at all
+
+    @property
+    def kept(self) -> float | None:
+        """req/s with the idle connections ÷ req/s without (0 when wrk hung)."""
+        if not self.alone.wrk or not self.alone.wrk.rps:
+            return None
+        if self.loaded.hung:
+            return 0.0
+        return self.loaded.wrk.rps / self.alone.wrk.rps if self.loaded.wrk else None
+
+
+@dataclass
+class IdleResult:
+    server: Server
+    rounds: list[IdleRound] = field(default_factory=list)
+
+    @property
+    def median(self) -> IdleRound | None:
+        rated = sorted(
+            ((r.kept, i) for i, r in enumerate(self.rounds) if r.kept is not None),
+            key=lambda x: x[0],
+        )
+        return self.rounds[rated[(len(rated) - 1) // 2][1]] if rated else None
+
+    @property
+    def kept_range(self) -> tuple[float, float] | None:
+        kept = [r.kept for r in self.rounds if r.kept is not None]
+        return (min(kept), max(kept)) if len(kept) > 1 else None
+
+    @property
+    def trouble(self) -> str:
+        """What went wrong beyond what the run measures ('' if nothing): the
+        server died, wrk failed alone, the connections could not be opened."""
+        parts = [one_line(r.failure) for r in self.rounds if r.failure]
+        parts += [one_line(r.alone.failure) for r in self.rounds if r.alone.failure]
+        parts += [
+            one_line(r.loaded.failure)
+            for r in self.rounds
+            if r.loaded.failure and not r.loaded.hung and "died" in r.loaded.failure
+        ]
         return "; ".join(parts)
 
 
@@ -95,6 +157,10 @@ class SuiteRun:
     results: list[Result] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # server name -> why
     costs: Costs | None = None  # timed in-process after every suite ran
+    run_idle: bool = False  # the suite's idle-connections run was picked
+    run_slowloris: bool = False  # the suite's slowloris run was picked
+    idle: list[IdleResult] = field(default_factory=list)
+    slowloris: dict[str, SlowlorisResult | str] = field(default_factory=dict)  # or why not
 
     def find(self, scenario: Scenario, name: str) -> Result | None:
         return next(
@@ -113,6 +179,44 @@ def describe(run: Run) -> str:
     if run.wrk.errors:
         text += f", ERRORS: {run.wrk.error_detail()}"
     return text + (f" ({run.failure})" if run.failure else "")
+
+
+def describe_idle(round_: IdleRound) -> str:
+    hold = round_.hold
+    if round_.failure:
+        return f"FAILED: {round_.failure}"
+    alone = f"{round_.alone.wrk.rps:,.0f}" if round_.alone.wrk else "FAILED"
+    if round_.loaded.hung:
+        loaded = "0 (wrk hung: not accepted)"
+    elif round_.loaded.wrk:
+        loaded = f"{round_.loaded.wrk.rps:,.0f}"
+        if round_.loaded.wrk.errors:
+            loaded += f" (errors: {round_.loaded.wrk.error_detail()})"
+    else:
+        loaded = f"FAILED: {round_.loaded.failure}"
+    kept = round_.kept
+    text = f"alone {alone} req/s, with the idle ones {loaded}"
+    if kept is not None:
+        text += f", kept {100 * kept:.0f}%"
+    if hold:
+        text += (
+            f"; idle: {hold.answered}/{hold.wanted} answered in {hold.seconds:.1f} s, "
+            f"{hold.still_open} open after"
+        )
+    return text
+
+
+def describe_slowloris(outcome: SlowlorisResult | str) -> str:
+    if isinstance(outcome, str):
+        return f"FAILED: {outcome}"
+    text = f"answered {outcome.answered}/{outcome.sent}, max {fmt_latency(outcome.max_latency)}"
+    if outcome.failures:
+        text += " (" + ", ".join(f"{why} {n}" for why, n in outcome.failures.items()) + ")"
+    return text + f"; slow clients closed by the server: {outcome.slow_reconnects}"
+
+
+def fmt_mib(size: float | None) -> str:
+    return "—" if size is None else f"{size / 2**20:.1f} MiB"
 
 
 def fmt_latency(seconds: float | None) -> str:
@@ -137,7 +241,7 @@ def ratio_text(result: Result, base: Result | None) -> str:
     return f"{result.rps / base.rps:.2f}x"
 
 
-TEXT_COLUMNS = {"scenario", "server", "errors"}  # the others are numbers: right-aligned
+TEXT_COLUMNS = {"scenario", "server", "errors", "failed"}  # the others: numbers, right-aligned
 
 
 def header(suite: Suite, repeat: int) -> list[str]:
@@ -204,6 +308,202 @@ def versus_lines(plan: SuiteRun) -> list[str]:
                 line += "  ⚠ a run had errors"
             lines.append(line)
     return lines
+
+
+def server_names(plan: SuiteRun) -> list[str]:
+    """The servers that ran, in the suite's order."""
+    ran = {r.server.name for r in plan.results} | {r.server.name for r in plan.idle}
+    ran |= set(plan.slowloris)
+    return [s.name for s in plan.servers if s.name in ran]
+
+
+def ratio_table(plan: SuiteRun) -> tuple[list[str], list[list[str]]] | None:
+    """Server x scenario: req/s ÷ the baseline's, in the same scenario (and, with
+    the idle run, the busy scenario under the idle connections ÷ the baseline's
+    under them); then the memory and its ratio to the memory's reference."""
+    suite = plan.suite
+    if not suite.ratio_table:
+        return None
+    idle = suite.idle if plan.idle else None
+    memory = (
+        suite.memory
+        if suite.memory and any(s.name == suite.memory.after for s in plan.scenarios)
+        else None
+    )
+    head = ["server", *(s.name for s in plan.scenarios)]
+    if idle:
+        head.append(f"{idle.busy} + {idle.connections:,} idle")
+    if memory:
+        head += [f"PSS after {memory.after}", f"PSS vs {memory.against}"]
+    if len(head) == 1:
+        return None
+    idle_by_name = {r.server.name: r for r in plan.idle}
+
+    def idle_rps(name: str) -> float | None:
+        result = idle_by_name.get(name)
+        round_ = result.median if result else None
+        if not round_:
+            return None
+        if round_.loaded.hung:
+            return 0.0
+        return round_.loaded.wrk.rps if round_.loaded.wrk else None
+
+    reference = None
+    if memory:
+        ref = plan.find(next(s for s in plan.scenarios if s.name == memory.after), memory.against)
+        reference = ref.pss if ref else None
+    rows = []
+    for name in server_names(plan):
+        row = [name]
+        for scenario in plan.scenarios:
+            result = plan.find(scenario, name)
+            cell = ratio_text(result, plan.find(scenario, suite.baseline)) if result else "—"
+            if result and result.trouble and cell != "—":
+                cell += " ⚠"
+            row.append(cell)
+        if idle:
+            mine, base = idle_rps(name), idle_rps(suite.baseline)
+            row.append("—" if mine is None or not base else f"{mine / base:.2f}x")
+        if memory:
+            result = plan.find(next(s for s in plan.scenarios if s.name == memory.after), name)
+            pss = result.pss if result else None
+            row.append(fmt_mib(pss))
+            row.append("—" if pss is None or not reference else f"{pss / reference:.2f}x")
+        rows.append(row)
+    return head, rows
+
+
+def split_table(plan: SuiteRun) -> tuple[list[str], list[list[str]]] | None:
+    """Server x scenario: how the tree's CPU divided among its processes in the
+    median run, largest share first ('51/48/1' %): is the load spread over the
+    children, or does one do the work?"""
+    if not plan.suite.cpu_split or not plan.scenarios or not plan.results:
+        return None
+    head = ["server", *(s.name for s in plan.scenarios)]
+    rows = []
+    for name in server_names(plan):
+        row = [name]
+        for scenario in plan.scenarios:
+            result = plan.find(scenario, name)
+            run = result.median if result else None
+            shares = run.split if run else []
+            row.append("/".join(f"{100 * share:.0f}" for share in shares[:4]) or "—")
+        rows.append(row)
+    return head, rows
+
+
+def idle_table(plan: SuiteRun) -> tuple[list[str], list[list[str]], list[str]] | None:
+    """The idle-connections run: a row per server (its median round by share kept),
+    and the target lines."""
+    idle = plan.suite.idle
+    if not idle or not plan.idle:
+        return None
+    head = [
+        "server",
+        f"{idle.busy} req/s",
+        f"+ {idle.connections:,} idle",
+        "kept",
+        "kept, rounds",
+        "idle answered",
+        "idle open after",
+        "errors",
+    ]
+    rows = []
+    for result in plan.idle:
+        round_ = result.median
+        if not round_:
+            rows.append([result.server.name, "FAILED", *(["—"] * 5), result.trouble or "—"])
+            continue
+        alone = round_.alone.wrk.rps if round_.alone.wrk else None
+        if round_.loaded.hung:
+            loaded = "0 (hung)"
+        elif round_.loaded.wrk:
+            loaded = f"{round_.loaded.wrk.rps:,.0f}"
+        else:
+            loaded = "FAILED"
+        spread = result.kept_range
+        hold = round_.hold
+        errors = []
+        if round_.loaded.wrk and round_.loaded.wrk.errors:
+            errors.append(round_.loaded.wrk.error_detail())
+        if round_.loaded.hung:
+            errors.append("wrk killed: never connected")
+        if result.trouble:
+            errors.append(f"⚠ {result.trouble}")
+        rows.append(
+            [
+                result.server.name,
+                "—" if alone is None else f"{alone:,.0f}",
+                loaded,
+                "—" if round_.kept is None else f"{100 * round_.kept:.0f}%",
+                "—" if spread is None else f"{100 * spread[0]:.0f} … {100 * spread[1]:.0f}%",
+                "—" if not hold else f"{hold.answered:,}/{hold.wanted:,} ({hold.seconds:.1f} s)",
+                "—" if not hold or hold.still_open is None else f"{hold.still_open:,}",
+                "; ".join(errors) or "0",
+            ]
+        )
+    lines = []
+    by_name = {r.server.name: r for r in plan.idle}
+    for name, target in idle.targets.items():
+        found = by_name.get(name)
+        round_ = found.median if found else None
+        if not round_ or round_.kept is None:
+            lines.append(f"{name}, {idle.name}: not measured (target ≥ {100 * target:.0f}% kept)")
+            continue
+        met = "met" if round_.kept >= target else "NOT met"
+        lines.append(
+            f"{name}, {idle.name}: {100 * round_.kept:.0f}% of its {idle.busy} req/s kept "
+            f"(target ≥ {100 * target:.0f}%: {met})"
+        )
+    return head, rows, lines
+
+
+def slowloris_table(plan: SuiteRun) -> tuple[list[str], list[list[str]], list[str]] | None:
+    slow = plan.suite.slowloris
+    if not slow or not plan.slowloris:
+        return None
+    head = [
+        "server",
+        "answered",
+        "max latency",
+        "p50 latency",
+        "failed",
+        "slow closed",
+        "slow open",
+    ]
+    rows = []
+    for name in server_names(plan):
+        outcome = plan.slowloris.get(name)
+        if outcome is None:
+            continue
+        if isinstance(outcome, str):
+            rows.append([name, "FAILED", "—", "—", f"⚠ {one_line(outcome)}", "—", "—"])
+            continue
+        mark = "" if outcome.answered == outcome.sent else " ✗"
+        p50 = statistics.median(outcome.latencies) if outcome.latencies else None
+        rows.append(
+            [
+                name,
+                f"{outcome.answered}/{outcome.sent}{mark}",
+                fmt_latency(outcome.max_latency),
+                fmt_latency(p50),
+                ", ".join(f"{why} {n}" for why, n in outcome.failures.items()) or "0",
+                str(outcome.slow_reconnects),
+                f"{outcome.slow_connected}/{outcome.clients}",
+            ]
+        )
+    lines = []
+    for name in slow.must_answer_all:
+        outcome = plan.slowloris.get(name)
+        if outcome is None or isinstance(outcome, str):
+            lines.append(f"{name}, {slow.name}: not measured (target: every request answered)")
+            continue
+        met = "met" if outcome.sent and outcome.answered == outcome.sent else "NOT met"
+        lines.append(
+            f"{name}, {slow.name}: {outcome.answered}/{outcome.sent} answered, max latency "
+            f"{fmt_latency(outcome.max_latency)} (target: every request answered: {met})"
+        )
+    return head, rows, lines
 
 
 def log_delta(plan: SuiteRun, scenario: Scenario) -> tuple[float, float, float] | None:
@@ -353,23 +653,48 @@ def suite_report(plan: SuiteRun, args: argparse.Namespace) -> tuple[list[str], l
         "",
         f"== {title}",
         "",
-        text_table(head, rows),
-        "",
+        *([text_table(head, rows), ""] if rows else []),
         *versus,
         *(["", *overheads] if overheads else []),
-        *(["", *notes] if notes else []),
     ]
-    md = [
-        f"## {title.replace(suite.name, f'`{suite.name}`', 1)}",
-        "",
-        markdown_table(head, rows),
-        "",
-        "### Ratios (req/s)",
-        "",
-        *[f"- {line}" for line in versus],
-    ]
+    md = [f"## {title.replace(suite.name, f'`{suite.name}`', 1)}", ""]
+    if rows:
+        md += [markdown_table(head, rows), ""]
+    md += ["### Ratios (req/s)", "", *[f"- {line}" for line in versus]]
     if overheads:
         md += ["", "### Overheads (server CPU per request)", "", *[f"- {x}" for x in overheads]]
+    if ratios := ratio_table(plan):
+        title_ = f"Ratio table: req/s ÷ {suite.baseline}'s in the same scenario"
+        if suite.memory and len(ratios[0]) > 1 and ratios[0][-1].startswith("PSS vs"):
+            title_ += f"; memory ÷ {suite.memory.against}'s"
+        text += ["", f"-- {title_}", "", text_table(*ratios)]
+        md += ["", f"### {title_}", "", markdown_table(*ratios)]
+    if split := split_table(plan):
+        title_ = "CPU per process: the median run's CPU time split among the server's processes, %"
+        text += ["", f"-- {title_}", "", text_table(*split)]
+        md += ["", f"### {title_}", "", markdown_table(*split)]
+    if idle := idle_table(plan):
+        spec = suite.idle
+        assert spec is not None
+        title_ = (
+            f"Idle connections: {spec.busy} alone and with {spec.connections:,} idle "
+            "keep-alive connections held open"
+        )
+        text += ["", f"-- {title_}", "", text_table(idle[0], idle[1]), "", *idle[2]]
+        md += ["", f"### {title_}", "", markdown_table(idle[0], idle[1]), ""]
+        md += [f"- {line}" for line in idle[2]]
+    if slow := slowloris_table(plan):
+        spec_ = suite.slowloris
+        assert spec_ is not None
+        title_ = (
+            f"Slowloris: {spec_.clients} clients trickling request heads, a request every "
+            f"{spec_.probe_every:g} s for {args.slowloris_seconds:g} s"
+        )
+        text += ["", f"-- {title_}", "", text_table(slow[0], slow[1]), "", *slow[2]]
+        md += ["", f"### {title_}", "", markdown_table(slow[0], slow[1]), ""]
+        md += [f"- {line}" for line in slow[2]]
+    if notes:
+        text += ["", *notes]
     md += [
         "",
         "### Servers",
@@ -382,10 +707,50 @@ def suite_report(plan: SuiteRun, args: argparse.Namespace) -> tuple[list[str], l
             f"- `{s.name}`: `wrk {shlex.join(s.wrk_args)} -d{args.duration}s URL` — {s.description}"
             for s in plan.scenarios
         ],
+        *extra_scenario_lines(plan, args),
     ]
     if notes:
         md += ["", "### Notes", "", *[f"- {note}" for note in notes]]
     return text, md
+
+
+def extra_scenario_lines(plan: SuiteRun, args: argparse.Namespace) -> list[str]:
+    """How the runs beyond wrk were made, for the Markdown's Scenarios list."""
+    suite = plan.suite
+    lines = []
+    if suite.idle and plan.idle:
+        idle = suite.idle
+        lines.append(
+            f"- `{idle.name}`: each round, `{idle.busy}` alone (after the warm-up), then "
+            f"{idle.connections:,} keep-alive connections are opened ({idle.in_flight} at a "
+            f"time, at most {idle.open_seconds:g} s; one unanswered after "
+            f"{idle.answer_wait:g} s is kept open all the same), each sends one GET and reads "
+            f"its answer, and they stay open, idle, while `{idle.busy}` runs again (no "
+            "warm-up); then they are closed. **kept** = req/s with them ÷ req/s without, the "
+            "median round; a wrk that never ends (its connections were never accepted: wrk "
+            f"4.1 then hangs) is killed {HUNG_WRK_GRACE:g} s after its duration and counts as 0 req/s."
+        )
+    if suite.slowloris and plan.slowloris:
+        slow = suite.slowloris
+        lines.append(
+            f"- `{slow.name}`: once per server, after the rounds. {slow.clients} connections "
+            f"each send `GET {{path}} HTTP/1.1` and `Host`, then one more header line every "
+            f"{slow.line_every:g} s, never the blank line that ends the head (one the server "
+            "closes is reopened 1 s later and starts anew: **slow closed**). After "
+            f"{slow.settle:g} s, a new connection sends a whole GET (`Connection: close`) every "
+            f"{slow.probe_every:g} s for {args.slowloris_seconds:g} s, each on its own thread, "
+            f"waiting at most {slow.probe_timeout:g} s for its answer: **answered** is how "
+            "many got 200 with the body in time, **max latency** the slowest of those."
+        )
+    if suite.memory and any(s.name == suite.memory.after for s in plan.scenarios):
+        lines.append(
+            f"- memory: just after each measured `{suite.memory.after}` run, the PSS "
+            "(psutil `memory_full_info().pss`, from /proc/PID/smaps_rollup) of every process "
+            "of the server's tree, summed; the median over the rounds. Pages shared between "
+            "the processes (a forked child's copy-on-write pages, libraries) are split among "
+            "them, so the sum is what the whole server costs."
+        )
+    return lines
 
 
 def report(

@@ -152,6 +152,22 @@ def test_broken_config_on_graceful_restart_keeps_the_old_server(
     assert server.proc.poll() is None
 
 
+def test_a_new_configuration_that_cannot_open_its_logs_keeps_the_old_server(
+    start: StartServer, mpm: str, tmp_path: Path
+) -> None:
+    server = start(children=1)
+    before = int(get(server))
+    (tmp_path / "a-file").write_text("")  # a log "directory" that is a file: open fails
+    conf = server.root / "mpmd.conf"
+    conf.write_text(conf.read_text() + f"\nCustomLog {tmp_path / 'a-file' / 'access_log'} common\n")
+    os.kill(server.pid, signal.SIGUSR1)
+    wait_for(lambda: "MP00046" in server.log_text())
+    assert "AH00649: could not open transfer log file" in server.log_text()
+    for _ in range(10):  # the same generation goes on serving
+        assert int(get(server)) in children(server) | {before}
+    assert server.proc.poll() is None
+
+
 def test_graceful_restart_reopens_logs_for_logrotate(
     start: StartServer, mpm: str, tmp_path: Path
 ) -> None:

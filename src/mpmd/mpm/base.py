@@ -57,6 +57,15 @@ _SIGNAL_WORDS = {
 }
 
 
+def close_modules(config: Config) -> None:
+    """Let a configuration's modules close what they opened (log files)."""
+    for module in config.modules.modules:
+        close = getattr(module, "close", None)
+        if callable(close):
+            with contextlib.suppress(Exception):
+                close()
+
+
 class Child:
     def __init__(self, pid: int, slot: int, generation: int) -> None:
         self.pid = pid
@@ -149,6 +158,9 @@ class Parent:
     def post_config(self) -> None:
         for post_config in self.config.hooks["post_config"]:
             post_config(self.config)
+        self.log_config_warnings()
+
+    def log_config_warnings(self) -> None:
         for warning in self.config.warnings:
             self.log(ERROR, warning, "core", force=True)
         self.config.warnings.clear()
@@ -404,6 +416,22 @@ class Parent:
                 force=True,
             )
             return
+        try:
+            # modules open their logs and import apps now, while the old generation still
+            # serves: a failure (a log directory gone, say) keeps the server as it was
+            for post_config in config.hooks["post_config"]:
+                post_config(config)
+        except Exception as e:
+            message = e.one_line() if isinstance(e, ConfigError) else repr(e)
+            self.log(
+                ERROR,
+                f"MP00046: {message} -- the new configuration cannot start: keeping the "
+                "running server",
+                "core",
+                force=True,
+            )
+            close_modules(config)
+            return
         old_generation = self.generation
         # winnt: the new child must be serving before the old one is told to finish
         start_first = graceful and getattr(self.mpm, "start_before_stop", False)
@@ -440,13 +468,8 @@ class Parent:
                 force=True,
             )
         self.mpm.check_config(self)
-        self.post_config()
-        for module in old_config.modules.modules:
-            # the old generation's children hold their own copies of these descriptors
-            close = getattr(module, "close", None)
-            if callable(close):
-                with contextlib.suppress(Exception):
-                    close()
+        self.log_config_warnings()
+        close_modules(old_config)  # the old generation's children hold their own copies
         self.idle_spawn_rate = 1
         self.set_title(f"mpmd: parent (generation {self.generation}) {self.command_line}")
         self._announce(self.mpm.name)

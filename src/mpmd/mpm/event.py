@@ -92,6 +92,7 @@ class EventChild(ThreadedChild):
         self.in_epoll = 0  # threads waiting in epoll now: the leader (more only when stopping)
         self.left_epoll = 0.0  # when the last leader left epoll to serve (time.monotonic())
         self.next_scan = 0.0
+        self.stop_seen = False
         self.listener_lock = threading.Lock()
         self.listening = False
         self.pressure_ticks = 0
@@ -258,6 +259,10 @@ class EventChild(ThreadedChild):
         """Promote a thread past a slow leader; every SCAN_EVERY, expire waits that ran out
         and, under pressure, end the oldest idle keep-alives."""
         self.promote()
+        if self.stopping and not self.stop_seen:
+            self.stop_seen = True  # (not in the signal handler: it may interrupt a lock holder)
+            with self.pool_lock:
+                self.pool.notify_all()  # parked threads see the stop now, not in a second
         clock = time.monotonic()
         if clock < self.next_scan:
             return

@@ -219,19 +219,14 @@ def test_dash_x_runs_one_event_child_in_the_foreground(tmp_path: Path) -> None:
 def test_full_restart_switches_mpm_and_graceful_restart_refuses(tmp_path: Path) -> None:
     body = mpm_conf("prefork", tmp_path, StartServers=2, MinSpareServers=1, MaxSpareServers=3)
     with run_server(tmp_path, body, mode="-DFOREGROUND") as server:
+        # the same file, asking for event: its own LoadModule and numbers instead of prefork's
         conf = server.root / "mpmd.conf"
-        conf.write_text(
-            conf.read_text().replace("mpm_prefork", "mpm_event")
-            + "\n"
-            + "\n".join(["<IfModule mpm_event_module>", "ThreadsPerChild 4", "</IfModule>"])
+        prefork_part = mpm_conf(
+            "prefork", tmp_path, StartServers=2, MinSpareServers=1, MaxSpareServers=3
         )
-        # prefork's MinSpareServers means nothing to event: keep only what event knows
-        text = "\n".join(
-            line
-            for line in conf.read_text().splitlines()
-            if not line.startswith(("MinSpareServers", "MaxSpareServers"))
-        )
-        conf.write_text(text)
+        event_part = mpm_conf("event", tmp_path, StartServers=2, ThreadsPerChild=4)
+        conf.write_text(conf.read_text().replace(prefork_part, event_part))
+        assert "mpm_event_module" in conf.read_text()
         os.kill(server.pid, signal.SIGUSR1)
         wait_for(lambda: "MP00042: a graceful restart cannot change the MPM" in server.log_text())
         get(server)

@@ -6,24 +6,29 @@ thread runs only a request whose head has arrived (and the pipelined ones
 already read behind it). The shape differs from httpd's in one measured way
 (``../shared/DESIGN.md``, Performance): there is no listener thread that
 hands work to workers through a queue, which costs two thread wake-ups and
-GIL hand-overs per request. Instead the threads take turns as the one
-*leader* waiting in the child's epoll (``EPOLLONESHOT`` on connections);
-the leader that wakes hands leadership on, serves the request itself, and
-re-arms the connection. Timeouts (keep-alive, mod_reqtimeout's header
-stage) are the main thread's ``housekeeping``, once every ``tick``.
+GIL hand-overs per request. Instead one thread at a time *leads*: it waits
+in the child's epoll (``EPOLLONESHOT`` on connections), serves the request
+it wakes for on its own stack, re-arms the connection and waits again, with
+no hand-over at all while requests are quick. When a request runs past
+``PROMOTE_AFTER`` (an app waiting on a database), the main thread wakes a
+parked thread to lead meanwhile. Timeouts (keep-alive, mod_reqtimeout's
+header stage) and lingering closes are the epoll's and the main thread's
+``housekeeping``: a slow or silent client never holds a thread.
 
 Bounds, as httpd: a child holds at most ``ThreadsPerChild + idle threads x
-AsyncRequestWorkerFactor`` connections; above that it stops accepting (the
-listen sockets leave its epoll, ``not_accepting`` in the scoreboard) and
-closes its idle keep-alive connections early. A child whose threads are all
-busy has no leader in epoll, so it accepts nothing: the kernel's
+AsyncRequestWorkerFactor`` connections (lingering closes not counted); above
+that it stops accepting (the listen sockets leave its epoll,
+``not_accepting`` in the scoreboard), and after a second of that it closes
+its oldest idle keep-alive connections. A child whose threads are all busy
+has no leader in epoll, so it accepts nothing: the kernel's
 ``EPOLLEXCLUSIVE`` wake-up goes to a child that is waiting.
 
 Ownership of a connection, which is why there is no lock around it: a
-connection waiting for input is in ``waiting`` (fd → connection) and armed
-in epoll; whoever pops it from ``waiting`` (``dict.pop`` is atomic) owns it
--- a thread that epoll woke, or ``housekeeping`` expiring it. The owner
-either re-inserts and re-arms it, or closes it and drops it from ``conns``.
+connection waiting for input is in ``waiting`` (fd → connection), one in a
+lingering close in ``closing``, each armed in epoll; whoever pops it from
+there (``dict.pop`` is atomic) owns it -- a thread that epoll woke, or
+``housekeeping`` expiring it. The owner either re-inserts and re-arms it, or
+closes it and drops it from ``conns``.
 """
 
 from __future__ import annotations

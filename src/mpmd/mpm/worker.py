@@ -2,24 +2,31 @@
 
 Same anatomy as httpd's ``server/mpm/worker/worker.c``, with the directive
 table, ``check_config`` and spare-thread maintenance shared with event and
-winnt in ``threaded.py``. The child differs from httpd's in one measured
-way: there is no listener thread handing sockets to workers through a queue.
-Each idle thread waits on its own epoll for the listen sockets
-(``EPOLLEXCLUSIVE``: one waiting thread in the whole server wakes per
-connection), accepts, and serves the connection through keep-alive itself;
-a queue hand-over costs two thread wake-ups and GIL hand-overs per
-connection (``../shared/DESIGN.md``, Performance). A thread that is busy is
-not waiting, so a child whose threads are all busy accepts nothing and the
-connection goes to another child, as httpd's listener stops when no worker
-is idle.
+winnt in ``threaded.py``. As in httpd, each child has one listener thread
+that accepts and hands the socket to an idle worker thread through a queue;
+the worker serves it through keep-alive. The listener accepts only while a
+worker is idle (httpd's ``ap_queue_info_wait_for_idler``), so a child whose
+workers are all busy leaves new connections to the other children instead
+of queueing them.
+
+Measured against the other shape the issue asked about -- every worker
+waiting on its own epoll (``EPOLLEXCLUSIVE``) and accepting for itself --
+on 2 cores, 2 children x 32 threads, hello-world WSGI, wrk -c16, the two
+shapes interleaved, medians of 3, two runs: with ``Connection: close`` the
+listener served 9,872 and 10,959 req/s against 7,497 and 9,893, at 144 and
+126 µs of CPU per request against 206 and 152 (64 epolls on one listen
+socket wake more than one thread per connection); with keep-alive the two
+are within the noise (31,816 / 26,433 against 28,736 / 28,769 req/s).
 """
 
 from __future__ import annotations
 
 import errno
+import queue
 import select
 import socket
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import Module
 from mpmd.mpm.threaded import (
@@ -31,9 +38,8 @@ from mpmd.mpm.threaded import (
 )
 
 if TYPE_CHECKING:
-    from typing import Any
-
     from mpmd.config.server import Config
+    from mpmd.mpm.base import Parent
     from mpmd.mpm.scoreboard import WorkerHandle
 
 
@@ -51,11 +57,21 @@ class WorkerModule(Module):
 
 
 class WorkerChild(ThreadedChild):
-    """A worker child: every thread accepts for itself and keeps its connection."""
+    """A worker child: a listener thread accepts, the worker threads serve."""
 
-    def serve_thread(self, index: int, handle: WorkerHandle) -> None:
-        from mpmd.http.connection import Connection
+    def __init__(self, parent: Parent, slot: int, conf: ThreadedConf) -> None:
+        super().__init__(parent, slot, conf)
+        self.handoff: queue.SimpleQueue[tuple[socket.socket, Any] | None] = queue.SimpleQueue()
+        self.idle_workers = threading.Semaphore(0)  # one token per worker waiting for work
 
+    def run(self) -> None:
+        listener = threading.Thread(target=self._listen, name="mpmd-listener", daemon=True)
+        listener.start()
+        super().run()
+        listener.join(5.0)
+
+    def _listen(self) -> None:
+        """Accept while a worker is idle; hand each connection to one; stop when told."""
         site = self.site
         poller = select.epoll()
         listeners: dict[int, socket.socket] = {}
@@ -63,33 +79,56 @@ class WorkerChild(ThreadedChild):
             listeners[sock.fileno()] = sock
             poller.register(sock.fileno(), select.EPOLLIN | select.EPOLLEXCLUSIVE)
         poller.register(self.wake_r, select.EPOLLIN)
+        idle_workers = self.idle_workers
         try:
             while not self.stopping:
-                try:
-                    events = poller.poll(1.0, 1)
-                except InterruptedError:
-                    continue
-                for fd, _ in events:
-                    listener = listeners.get(fd)
-                    if listener is None:
-                        continue  # the wake pipe: stopping
-                    # Accept even when told to stop: an exclusive wake-up was this thread's
-                    # alone, and the connection would otherwise wait for the next one.
+                if not idle_workers.acquire(timeout=1.0):
+                    continue  # every worker busy: accept nothing, other children will
+                taken = False
+                while not taken and not self.stopping:
                     try:
-                        conn_sock, client = listener.accept()
-                    except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                        events = poller.poll(1.0, 1)
+                    except InterruptedError:
                         continue
-                    except OSError as e:
-                        if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                            site.log(3, f"AH00052: accept: {e}")
-                        continue
-                    conn_sock.setblocking(True)
-                    self.count_connection()
-                    handle.slot.status = b"R"
-                    Connection(conn_sock, client, site, slot=handle).serve()
-                    handle.idle()
+                    for fd, _ in events:
+                        listener = listeners.get(fd)
+                        if listener is None:
+                            continue  # the wake pipe: stopping
+                        # Accept even when told to stop: an exclusive wake-up was this
+                        # child's alone, and the connection would otherwise wait.
+                        try:
+                            conn_sock, client = listener.accept()
+                        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                            continue
+                        except OSError as e:
+                            if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                                site.log(3, f"AH00052: accept: {e}")
+                            continue
+                        conn_sock.setblocking(True)
+                        self.count_connection()
+                        self.handoff.put((conn_sock, client))
+                        taken = True
+                if not taken:
+                    idle_workers.release()  # stopping with the token unused
         finally:
             poller.close()
+            for _ in range(self.conf.threads_per_child):
+                self.handoff.put(None)  # each worker's signal to finish
+
+    def serve_thread(self, index: int, handle: WorkerHandle) -> None:
+        from mpmd.http.connection import Connection
+
+        site = self.site
+        handoff = self.handoff
+        while True:
+            self.idle_workers.release()
+            item = handoff.get()
+            if item is None:
+                return
+            conn_sock, client = item
+            handle.slot.status = b"R"
+            Connection(conn_sock, client, site, slot=handle).serve()
+            handle.idle()
 
 
 class Worker(ThreadedMpm):

@@ -33,7 +33,6 @@ closes it and drops it from ``conns``.
 
 from __future__ import annotations
 
-import errno
 import select
 import socket
 import threading
@@ -50,6 +49,7 @@ from mpmd.mpm.threaded import (
     async_request_worker_factor,
     check_config,
 )
+from mpmd.net.listeners import accept
 
 if TYPE_CHECKING:
     from mpmd.config.server import Config
@@ -148,15 +148,10 @@ class EventChild(ThreadedChild):
         return len(self.conns) - len(self.closing) >= limit
 
     def _accept(self, listener: socket.socket, handle: WorkerHandle) -> None:
-        try:
-            sock, client = listener.accept()
-        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+        accepted = accept(listener, self.log_accept_error)
+        if accepted is None:
             return
-        except OSError as e:
-            if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                self.site.log(3, f"AH00052: accept: {e}")
-            return
-        sock.setblocking(True)
+        sock, client = accepted
         self.count_connection()
         conn = Connection(sock, client, self.site)
         fd = sock.fileno()

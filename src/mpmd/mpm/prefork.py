@@ -10,7 +10,6 @@ there are too few). The parent that calls these lives in ``base.py``.
 
 from __future__ import annotations
 
-import errno
 import os
 import select
 import signal
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import SERVER_ONLY, Module, Syntax, directive
+from mpmd.net.listeners import accept
 
 if TYPE_CHECKING:
     from mpmd.config.loader import Cmd
@@ -207,6 +207,10 @@ def child_main(parent: Parent, slot: int) -> None:
     conf: PreforkConf = parent.config.main.module_conf["mpm_prefork_module"]
     state = ChildState(slot)
     site = parent.make_site(multithread=False, multiprocess=True)
+
+    def log_accept_error(message: str) -> None:
+        site.log(3, f"AH00050: Couldn't create child process: {message}")
+
     scoreboard = parent.scoreboard
     worker = scoreboard.worker(slot, 0)
     handle = site.slot = scoreboard.handle(slot, 0)
@@ -251,17 +255,11 @@ def child_main(parent: Parent, slot: int) -> None:
                 # Accept even when told to stop: with EPOLLEXCLUSIVE this wake-up was ours
                 # alone, and leaving the connection queued would stall it until the next
                 # connection wakes another child (seen as a 200 ms p99 under Connection: close).
-                try:
-                    conn_sock, client = listeners[fd].accept()
-                except (BlockingIOError, InterruptedError):
+                accepted = accept(listeners[fd], log_accept_error)
+                if accepted is None:
                     continue
-                except OSError as e:
-                    if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                        site.log(3, f"AH00050: Couldn't create child process: accept: {e}")
-                    continue
-                conn_sock.setblocking(True)
                 worker.status = b"R"
-                Connection(conn_sock, client, site).serve()
+                Connection(*accepted, site).serve()
                 handle.idle()
                 served += 1
                 if conf.max_connections_per_child and served >= conf.max_connections_per_child:

@@ -316,6 +316,9 @@ class ThreadedChild:
             if self.served >= limit:
                 self.stop()
 
+    def log_accept_error(self, message: str) -> None:
+        self.site.log(3, f"AH00052: {message}")
+
     def stop(self) -> None:
         """Stop accepting; threads finish what they hold (httpd's graceful child exit)."""
         self.stopping = True

@@ -21,7 +21,6 @@ are within the noise (31,816 / 26,433 against 28,736 / 28,769 req/s).
 
 from __future__ import annotations
 
-import errno
 import queue
 import select
 import socket
@@ -36,6 +35,7 @@ from mpmd.mpm.threaded import (
     ThreadedMpm,
     check_config,
 )
+from mpmd.net.listeners import accept
 
 if TYPE_CHECKING:
     from mpmd.config.server import Config
@@ -72,7 +72,6 @@ class WorkerChild(ThreadedChild):
 
     def _listen(self) -> None:
         """Accept while a worker is idle; hand each connection to one; stop when told."""
-        site = self.site
         poller = select.epoll()
         listeners: dict[int, socket.socket] = {}
         for sock in self.parent.listeners:
@@ -96,17 +95,11 @@ class WorkerChild(ThreadedChild):
                             continue  # the wake pipe: stopping
                         # Accept even when told to stop: an exclusive wake-up was this
                         # child's alone, and the connection would otherwise wait.
-                        try:
-                            conn_sock, client = listener.accept()
-                        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                        accepted = accept(listener, self.log_accept_error)
+                        if accepted is None:
                             continue
-                        except OSError as e:
-                            if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                                site.log(3, f"AH00052: accept: {e}")
-                            continue
-                        conn_sock.setblocking(True)
                         self.count_connection()
-                        self.handoff.put((conn_sock, client))
+                        self.handoff.put(accepted)
                         taken = True
                 if not taken:
                     idle_workers.release()  # stopping with the token unused

@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+import errno
 import socket
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mpmd.config.server import Config, Listener
+
+
+# accept() failures that mean this process is out of something, worth an error-log line;
+# any other (the client gave up, another process took the connection) is not
+RESOURCE_ERRORS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+
+
+def accept(listener: socket.socket, log: Callable[[str], None]) -> tuple[socket.socket, Any] | None:
+    """One connection from a non-blocking listen socket, made blocking (timeouts are the
+    connection's SO_RCVTIMEO), or None: another process or thread took it, the client
+    gave up, or the process is out of descriptors or memory (then ``log`` hears why)."""
+    try:
+        sock, client = listener.accept()
+    except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+        return None
+    except OSError as e:
+        if e.errno in RESOURCE_ERRORS:
+            log(f"accept: {e}")
+        return None
+    sock.setblocking(True)
+    return sock, client
 
 
 class ListenError(Exception):

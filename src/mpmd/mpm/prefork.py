@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import SERVER_ONLY, Module, Syntax, directive
+from mpmd.mpm.common import max_connections_per_child, max_requests_per_child, number
 from mpmd.net.listeners import accept
 
 if TYPE_CHECKING:
@@ -45,13 +46,6 @@ def _conf(cmd: Cmd) -> PreforkConf:
     return conf
 
 
-def _number(cmd: Cmd, name: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise cmd.error(f"{name} argument must be an integer") from None
-
-
 @directive(
     "StartServers",
     Syntax.TAKE1,
@@ -60,7 +54,7 @@ def _number(cmd: Cmd, name: str, value: str) -> int:
     "5",
 )
 def _start_servers(cmd: Cmd, value: str) -> None:
-    _conf(cmd).start_servers = _number(cmd, "StartServers", value)
+    _conf(cmd).start_servers = number(cmd, "StartServers", value)
 
 
 @directive(
@@ -71,12 +65,12 @@ def _start_servers(cmd: Cmd, value: str) -> None:
     "5",
 )
 def _min_spare(cmd: Cmd, value: str) -> None:
-    _conf(cmd).min_spare_servers = _number(cmd, "MinSpareServers", value)
+    _conf(cmd).min_spare_servers = number(cmd, "MinSpareServers", value)
 
 
 @directive("MaxSpareServers", Syntax.TAKE1, SERVER_ONLY, "Maximum number of idle children", "10")
 def _max_spare(cmd: Cmd, value: str) -> None:
-    _conf(cmd).max_spare_servers = _number(cmd, "MaxSpareServers", value)
+    _conf(cmd).max_spare_servers = number(cmd, "MaxSpareServers", value)
 
 
 @directive(
@@ -87,7 +81,7 @@ def _max_spare(cmd: Cmd, value: str) -> None:
     "256",
 )
 def _max_request_workers(cmd: Cmd, value: str) -> None:
-    _conf(cmd).max_request_workers = _number(cmd, "MaxRequestWorkers", value)
+    _conf(cmd).max_request_workers = number(cmd, "MaxRequestWorkers", value)
 
 
 @directive("MaxClients", Syntax.TAKE1, SERVER_ONLY, "Deprecated name of MaxRequestWorkers", "256")
@@ -104,33 +98,7 @@ def _max_clients(cmd: Cmd, value: str) -> None:
     "256",
 )
 def _server_limit(cmd: Cmd, value: str) -> None:
-    _conf(cmd).server_limit = _number(cmd, "ServerLimit", value)
-
-
-@directive(
-    "MaxConnectionsPerChild",
-    Syntax.TAKE1,
-    SERVER_ONLY,
-    "Maximum number of connections a particular child serves before dying.",
-    "0",
-)
-def _max_connections_per_child(cmd: Cmd, value: str) -> None:
-    n = _number(cmd, "MaxConnectionsPerChild", value)
-    if n < 0:
-        raise cmd.error("MaxConnectionsPerChild must be a non-negative integer")
-    _conf(cmd).max_connections_per_child = n
-
-
-@directive(
-    "MaxRequestsPerChild",
-    Syntax.TAKE1,
-    SERVER_ONLY,
-    "Deprecated name of MaxConnectionsPerChild",
-    "0",
-)
-def _max_requests_per_child(cmd: Cmd, value: str) -> None:
-    cmd.warn("AH00544: MaxRequestsPerChild is deprecated, use MaxConnectionsPerChild instead.")
-    _max_connections_per_child.apply(cmd, value)
+    _conf(cmd).server_limit = number(cmd, "ServerLimit", value)
 
 
 def check_config(conf: PreforkConf, warn: Any) -> None:
@@ -175,7 +143,7 @@ class PreforkModule(Module):
     mpm = "prefork"
     directives = (
         _start_servers, _min_spare, _max_spare, _max_request_workers, _max_clients,
-        _server_limit, _max_connections_per_child, _max_requests_per_child,
+        _server_limit, max_connections_per_child, max_requests_per_child,
     )  # fmt: skip
     threaded = False
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import SERVER_ONLY, Syntax, directive
+from mpmd.mpm.common import max_connections_per_child, max_requests_per_child, mpm_conf, number
 
 if TYPE_CHECKING:
     from mpmd.config.loader import Cmd
@@ -63,15 +64,8 @@ class ThreadedConf:
 
 
 def _conf(cmd: Cmd) -> ThreadedConf:
-    conf: ThreadedConf = cmd.server_conf(cmd.config.mpm_module or "")
+    conf: ThreadedConf = mpm_conf(cmd)
     return conf
-
-
-def _number(cmd: Cmd, name: str, value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise cmd.error(f"{name} argument must be an integer") from None
 
 
 @directive(
@@ -82,7 +76,7 @@ def _number(cmd: Cmd, name: str, value: str) -> int:
     "3",
 )
 def start_servers(cmd: Cmd, value: str) -> None:
-    _conf(cmd).start_servers = _number(cmd, "StartServers", value)
+    _conf(cmd).start_servers = number(cmd, "StartServers", value)
 
 
 @directive(
@@ -93,12 +87,12 @@ def start_servers(cmd: Cmd, value: str) -> None:
     "75",
 )
 def min_spare_threads(cmd: Cmd, value: str) -> None:
-    _conf(cmd).min_spare_threads = _number(cmd, "MinSpareThreads", value)
+    _conf(cmd).min_spare_threads = number(cmd, "MinSpareThreads", value)
 
 
 @directive("MaxSpareThreads", Syntax.TAKE1, SERVER_ONLY, "Maximum number of idle threads", "250")
 def max_spare_threads(cmd: Cmd, value: str) -> None:
-    _conf(cmd).max_spare_threads = _number(cmd, "MaxSpareThreads", value)
+    _conf(cmd).max_spare_threads = number(cmd, "MaxSpareThreads", value)
 
 
 @directive(
@@ -109,7 +103,7 @@ def max_spare_threads(cmd: Cmd, value: str) -> None:
     "ServerLimit x ThreadsPerChild",
 )
 def max_request_workers(cmd: Cmd, value: str) -> None:
-    _conf(cmd).max_request_workers = _number(cmd, "MaxRequestWorkers", value)
+    _conf(cmd).max_request_workers = number(cmd, "MaxRequestWorkers", value)
 
 
 @directive("MaxClients", Syntax.TAKE1, SERVER_ONLY, "Deprecated name of MaxRequestWorkers")
@@ -122,7 +116,7 @@ def max_clients(cmd: Cmd, value: str) -> None:
     "ThreadsPerChild", Syntax.TAKE1, SERVER_ONLY, "Number of threads each child creates", "25"
 )
 def threads_per_child(cmd: Cmd, value: str) -> None:
-    _conf(cmd).threads_per_child = _number(cmd, "ThreadsPerChild", value)
+    _conf(cmd).threads_per_child = number(cmd, "ThreadsPerChild", value)
 
 
 @directive(
@@ -133,7 +127,7 @@ def threads_per_child(cmd: Cmd, value: str) -> None:
     "16",
 )
 def server_limit(cmd: Cmd, value: str) -> None:
-    _conf(cmd).server_limit = _number(cmd, "ServerLimit", value)
+    _conf(cmd).server_limit = number(cmd, "ServerLimit", value)
 
 
 @directive(
@@ -144,29 +138,7 @@ def server_limit(cmd: Cmd, value: str) -> None:
     "64",
 )
 def thread_limit(cmd: Cmd, value: str) -> None:
-    _conf(cmd).thread_limit = _number(cmd, "ThreadLimit", value)
-
-
-@directive(
-    "MaxConnectionsPerChild",
-    Syntax.TAKE1,
-    SERVER_ONLY,
-    "Maximum number of connections a particular child serves before dying.",
-    "0",
-)
-def max_connections_per_child(cmd: Cmd, value: str) -> None:
-    n = _number(cmd, "MaxConnectionsPerChild", value)
-    if n < 0:
-        raise cmd.error("MaxConnectionsPerChild must be a non-negative integer")
-    _conf(cmd).max_connections_per_child = n
-
-
-@directive(
-    "MaxRequestsPerChild", Syntax.TAKE1, SERVER_ONLY, "Deprecated name of MaxConnectionsPerChild"
-)
-def max_requests_per_child(cmd: Cmd, value: str) -> None:
-    cmd.warn("AH00544: MaxRequestsPerChild is deprecated, use MaxConnectionsPerChild instead.")
-    max_connections_per_child.apply(cmd, value)
+    _conf(cmd).thread_limit = number(cmd, "ThreadLimit", value)
 
 
 @directive(

@@ -26,13 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import Module
 from mpmd.config.sources import Sources
+from mpmd.mpm.common import max_connections_per_child, max_requests_per_child
 from mpmd.mpm.threaded import (
     ThreadedConf,
     ThreadedMpm,
     clamp_thread_limit,
     clamp_threads_per_child,
-    max_connections_per_child,
-    max_requests_per_child,
     thread_limit,
     threads_per_child,
 )

@@ -8,7 +8,7 @@ checking and the ``Invalid command`` error all read from these declarations.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -178,6 +178,11 @@ class Module:
 
     def log_transaction(self, req: Request) -> None:
         return None
+
+    def unused_hooks(self, config: Config) -> Collection[str]:
+        """The request hooks this module has nothing to do for in ``config`` (asked after
+        post_config): they are left out of every request (a call costs on every one)."""
+        return ()
 
     # --- helpers ---------------------------------------------------------
     def takes_part_in(self, hook: str) -> bool:

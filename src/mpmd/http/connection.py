@@ -50,6 +50,7 @@ _FRAMING_HEADERS = frozenset(
     {b"host", b"content-length", b"transfer-encoding", b"connection", b"expect"}
 )
 _METHOD_NAMES: dict[bytes, str] = {}
+_VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 
 
 class ParseAbort(Exception):
@@ -128,6 +129,7 @@ class Connection(ResponseWriter):
         self._body_cap = 0.0
         server = site.main
         self.server = server
+        self.limit_line = server.limit_request_line
         self.limit_fields = server.limit_request_fields
         self.limit_field_size = server.limit_request_field_size
         self.max_head = (
@@ -152,8 +154,11 @@ class Connection(ResponseWriter):
         raise ParseAbort(note)
 
     def on_url(self, url: bytes) -> None:
-        self.url_parts.append(url)
-        if sum(map(len, self.url_parts)) > self.server.limit_request_line:
+        parts = self.url_parts
+        parts.append(url)
+        if len(url) > self.limit_line or (
+            len(parts) > 1 and sum(map(len, parts)) > self.limit_line
+        ):
             self._abort(
                 414, f"request failed: URI too long (longer than {self.server.limit_request_line})"
             )
@@ -210,11 +215,12 @@ class Connection(ResponseWriter):
                 _METHOD_NAMES[method] = name
         req.method = name
         version = parser.get_http_version()
-        req.version = "HTTP/" + version
-        target = b"".join(self.url_parts).decode("latin-1")
+        req.version = _VERSIONS.get(version) or "HTTP/" + version
+        parts = self.url_parts
+        target = (parts[0] if len(parts) == 1 else b"".join(parts)).decode("latin-1")
         req.target = target
-        limit = self.server.limit_request_line
-        if len(req.method) + len(target) + 10 > limit:
+        limit = self.limit_line
+        if len(name) + len(target) + 10 > limit:
             # httpd's LimitRequestLine counts the whole "METHOD SP target SP HTTP/x.y" line
             self._abort(414, f"request failed: URI too long (longer than {limit})")
         if version == "1.1":
@@ -239,6 +245,12 @@ class Connection(ResponseWriter):
         self.ready.append(req)
 
     def _split_target(self, req: Request, target: str) -> None:
+        if target[:1] == "/":
+            uri, _, query = target.partition("?")
+            if "%" not in uri and "/." not in uri and "//" not in uri and "#" not in target:
+                req.uri = req.path = uri  # nothing to decode or normalise: the usual case
+                req.query = query
+                return
         if target.startswith("/"):
             uri, _, query = target.partition("?")
         elif target == "*" and req.method == "OPTIONS":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import time
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mpmd.http.errors import DROPS_CONNECTION, BodyError, ClientGone, HttpError
@@ -23,6 +24,16 @@ if TYPE_CHECKING:
     from mpmd.log.errorlog import ErrorLog
 
 HTML = "text/html; charset=iso-8859-1"
+
+
+def serving(config: Config, hook: str) -> list[Callable[..., Any]]:
+    """``hook``'s functions, less those whose module has nothing to do in ``config``."""
+    unused = {m.name: m.unused_hooks(config) for m in config.modules.modules}
+    return [
+        f
+        for f in config.hooks[hook]
+        if hook not in unused.get(getattr(getattr(f, "__self__", None), "name", ""), ())
+    ]
 
 
 class Site:
@@ -50,13 +61,12 @@ class Site:
         self.poll_keepalive = True
         self.banner = server_banner(config.server_tokens)
         self.server_header = b"Server: " + self.banner.encode("latin-1") + b"\r\n"
-        hooks = config.hooks
-        self.translate = hooks["translate_name"]
-        self.access = hooks["access_checker"]
-        self.type_checkers = hooks["type_checker"]
-        self.fixups = hooks["fixups"]
-        self.handlers = hooks["handler"]
-        self.loggers = hooks["log_transaction"]
+        self.translate = serving(config, "translate_name")
+        self.access = serving(config, "access_checker")
+        self.type_checkers = serving(config, "type_checker")
+        self.fixups = serving(config, "fixups")
+        self.handlers = serving(config, "handler")
+        self.loggers = serving(config, "log_transaction")
 
     # -- logging -----------------------------------------------------------
     def log(
@@ -76,15 +86,17 @@ class Site:
     def handle(self, req: Request) -> None:
         """Run ``req`` start to finish: process, answer errors, log. Never raises."""
         self.in_request = True
-        slot = req.conn.slot
+        conn = req.conn
+        slot = conn.slot
         if slot is not None:
-            slot.begin_request(req.conn.client_ip, req.server.server_name, req.request_line)
+            slot.begin_request(conn.client_ip, req.server.server_name, req.request_line)
         try:
             try:
                 self.process(req)
                 if not req.head_sent:
                     raise HttpError(500, "handler returned without a response", log_id="MP00002")
-                req.end()
+                if not req.done:
+                    conn.end_response(req)
             except HttpError as e:
                 self.fail(req, e.status, e.note, e.headers, e.log)
             except BodyError as e:

@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from mpmd.http.site import Site
 
 SMALL_FILE = 16384  # files up to this size go out with the head in one write
+# A handler's (name, value) -> its line on the wire, for the headers copied as they
+# are: an app sends the same few on every response. Cleared when full.
+_lines: dict[tuple[str, str], bytes] = {}
+CACHED_LINES = 512
+CACHED_LINE = 256  # bytes: longer lines (cookies, CSP) are rarely sent twice
 # Headers the server writes itself: hop-by-hop ones (RFC 9110 section 7.6.1), and
 # Date and Server, which httpd's basic_http_header sets whatever the handler said.
 SERVER_OWNED = frozenset(
@@ -84,18 +89,29 @@ class ResponseWriter:
         req.status = status
         req.headers_out = headers
         server = req.server
-        no_body = req.method == "HEAD" or status < 200 or status in (204, 304)
+        bodiless = status < 200 or status == 204 or status == 304
+        no_body = bodiless or req.method == "HEAD"
         req.no_body = no_body
+        site = self.site
         keep = (
             req.keep_alive
             and not req.close_after
             and server.keep_alive
             and status not in DROPS_CONNECTION
-            and self.site.accepting
+            and site.accepting
             and (req.body_done or self._can_drain(req))
         )
-        out: list[str] = []
-        for name, value in headers:
+        out = [line or status_line(status), date_cache.header(), site.server_header]
+        lines = _lines
+        for header in headers:
+            try:
+                line = lines.get(header)
+            except TypeError:  # a list, not a tuple: it cannot be a key
+                line = None
+            if line is not None:
+                out.append(line)
+                continue
+            name, value = header
             lname = name.lower()
             if lname in SERVER_OWNED:
                 if lname == "connection" and "close" in value.lower():
@@ -110,15 +126,20 @@ class ResponseWriter:
                             500, f"invalid Content-Length from handler: {value!r}"
                         ) from None
                 continue
-            out.append(f"{name}: {value}\r\n")
-        if status < 200 or status in (204, 304):
+            line = f"{name}: {value}\r\n".encode("latin-1")
+            out.append(line)
+            if type(header) is tuple and len(line) <= CACHED_LINE:
+                if len(lines) >= CACHED_LINES:
+                    lines.clear()  # the headers that repeat come straight back
+                lines[header] = line
+        if bodiless:
             pass  # RFC 9110 section 6.4.1: never a body, so no framing header
         elif content_length is not None:
-            out.append(f"Content-Length: {content_length}\r\n")
+            out.append(b"Content-Length: %d\r\n" % content_length)
         elif no_body:
             pass  # HEAD without a known length: nothing follows the head
         elif req.http_minor >= 1:
-            out.append("Transfer-Encoding: chunked\r\n")
+            out.append(b"Transfer-Encoding: chunked\r\n")
             req.chunked_out = True
         else:
             keep = False  # HTTP/1.0 without a length: the close delimits the body
@@ -129,22 +150,17 @@ class ResponseWriter:
         if keep and limit and left <= 0:
             keep = False
         if not keep:
-            out.append("Connection: close\r\n\r\n")
+            out.append(b"Connection: close\r\n\r\n")
         elif req.keep_alive_token:
             # httpd's ap_set_keepalive: Keep-Alive goes back only to a client that sent the token
-            ka = f"Keep-Alive: timeout={int(server.keep_alive_timeout)}"
-            out.append(f"{ka}, max={left}\r\n" if left else f"{ka}\r\n")
-            out.append("Connection: Keep-Alive\r\n\r\n")
+            ka = b"Keep-Alive: timeout=%d" % int(server.keep_alive_timeout)
+            out.append(b"%b, max=%d\r\n" % (ka, left) if left else ka + b"\r\n")
+            out.append(b"Connection: Keep-Alive\r\n\r\n")
         else:
-            out.append("\r\n")
+            out.append(b"\r\n")
         req.close_after = not keep
         req.content_length_out = content_length
-        head = (
-            (line or status_line(status))
-            + date_cache.header()
-            + self.site.server_header
-            + "".join(out).encode("latin-1")
-        )
+        head = b"".join(out)
         req.header_bytes = len(head)
         req.head_sent = True
         self.pending = head

@@ -32,6 +32,8 @@ from mpmd.config.registry import ANYWHERE, FIRST, SERVER_VHOST, Module, Syntax, 
 from mpmd.http.errors import HttpError
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from mpmd.config.loader import Cmd
     from mpmd.config.server import Config, ServerConfig
     from mpmd.http.request import Request
@@ -413,6 +415,17 @@ class AliasModule(Module):
         for vhost in config.vhosts:
             own: AliasServer = vhost.module_conf[self.name]
             self._lists[id(vhost)] = (own.redirects + main.redirects, own.aliases + main.aliases)
+
+    def unused_hooks(self, config: Config) -> Collection[str]:
+        unused = []
+        if not any(redirects or aliases for redirects, aliases in self._lists.values()):
+            unused.append("translate_name")
+        sections = [s for server in (config.main, *config.vhosts) for s in server.sections]
+        if not any(
+            conf is not None and conf.redirects for conf in (s.dir.get(self.name) for s in sections)
+        ):
+            unused.append("fixups")
+        return unused
 
     def _for(self, server: ServerConfig) -> tuple[list[AliasEntry], list[AliasEntry]]:
         lists = self._lists.get(id(server))

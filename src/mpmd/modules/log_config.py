@@ -26,6 +26,8 @@ from mpmd.log.accesslog_fields import env_get
 from mpmd.log.errorlog import open_log_fd, write_all
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from mpmd.config.loader import Cmd
     from mpmd.config.server import Config
     from mpmd.http.request import Request
@@ -260,6 +262,12 @@ class LogConfigModule(Module):
             except OSError:
                 pass
         self.files.clear()
+
+    def unused_hooks(self, config: Config) -> Collection[str]:
+        servers = (config.main, *config.vhosts)
+        if any(server.module_conf[MODULE].active for server in servers):
+            return ()
+        return ("log_transaction",)
 
     # -- every request -----------------------------------------------------------
     def log_transaction(self, req: Request) -> None:

@@ -142,6 +142,8 @@ def _python_path(cmd: Cmd, *paths: str) -> None:
 class ErrorStream:
     """``wsgi.errors``: each line the app writes becomes one error-log entry."""
 
+    __slots__ = ("_buf", "req")
+
     def __init__(self, req: Request) -> None:
         self.req = req
         self._buf = ""
@@ -201,15 +203,70 @@ def environ_key(name: bytes) -> str | None:
     return key
 
 
+# Statuses and headers an app sent before, already checked: apps send the same
+# few on every response. Cleared when full.
+_statuses: dict[str, tuple[int, bytes]] = {}  # "200 OK" -> (200, its status line)
+_checked: dict[tuple[str, str], bool] = {}  # a valid header -> is it Content-Length?
+CHECKED_LIMIT = 512
+
+
+def check_status(status: str) -> tuple[int, bytes]:
+    """A WSGI status -> (code, status line); ValueError if it is not "NNN reason"."""
+    if (
+        len(status) < 4
+        or not status[:3].isdigit()
+        or status[3] != " "
+        or "\n" in status  # CR/LF would let the app (or its user's input) inject headers
+        or "\r" in status
+    ):
+        raise ValueError(f"Invalid status line from WSGI application: {status!r}")
+    known = (int(status[:3]), wsgi_status_line(status))
+    if len(_statuses) >= CHECKED_LIMIT:
+        _statuses.clear()
+    _statuses[status] = known
+    return known
+
+
+def check_header(header: Any) -> bool:
+    """Raise if a response header is not two str without CR, LF (or a colon in the name);
+    True if it is Content-Length."""
+    name, value = header
+    if type(name) is not str or type(value) is not str:
+        raise TypeError(f"WSGI header {name!r}: {value!r} must be str")
+    if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
+        raise ValueError(f"Invalid WSGI response header {name!r}")
+    is_length = len(name) == 14 and name.lower() == "content-length"
+    if type(header) is tuple:
+        if len(_checked) >= CHECKED_LIMIT:
+            _checked.clear()
+        _checked[header] = is_length
+    return is_length
+
+
+_hosts: dict[str, tuple[str, str]] = {}
+
+
+def split_host(host: str) -> tuple[str, str]:
+    """A Host field -> (SERVER_NAME, SERVER_PORT, "" if none), remembered: clients repeat it."""
+    name, sep, port = host.rpartition(":")
+    if not sep or "]" in port:
+        name, port = host, ""
+    if len(_hosts) >= CHECKED_LIMIT:
+        _hosts.clear()
+    _hosts[host] = (name, port)
+    return name, port
+
+
 class WsgiResponse:
     """One call of an application: start_response, write(), and the body it returns."""
 
-    __slots__ = ("code", "has_length", "headers", "req", "status")
+    __slots__ = ("code", "has_length", "headers", "line", "req", "status")
 
     def __init__(self, req: Request) -> None:
         self.req = req
         self.status: str | None = None
         self.code = 0
+        self.line = b""
         self.headers: list[tuple[str, str]] = []
         self.has_length = False
 
@@ -227,25 +284,19 @@ class WsgiResponse:
                 exc_info = None
         elif self.status is not None:
             raise AssertionError("start_response called a second time without exc_info")
-        if (
-            type(status) is not str
-            or len(status) < 4
-            or not status[:3].isdigit()
-            or status[3] != " "
-            or "\n" in status  # CR/LF would let the app (or its user's input) inject headers
-            or "\r" in status
-        ):
+        if type(status) is not str:
             raise ValueError(f"Invalid status line from WSGI application: {status!r}")
+        self.code, self.line = _statuses.get(status) or check_status(status)
         self.status = status
-        self.code = int(status[:3])
         self.headers = headers
         has_length = False
-        for name, value in headers:
-            if type(name) is not str or type(value) is not str:
-                raise TypeError(f"WSGI header {name!r}: {value!r} must be str")
-            if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
-                raise ValueError(f"Invalid WSGI response header {name!r}")
-            if len(name) == 14 and name.lower() == "content-length":
+        checked = _checked
+        for header in headers:
+            try:
+                is_length = checked[header]
+            except (KeyError, TypeError):  # not seen yet, or a list (unhashable)
+                is_length = check_header(header)
+            if is_length:
                 has_length = True
         self.has_length = has_length
         return self.write
@@ -253,7 +304,8 @@ class WsgiResponse:
     def _start(self, content_length: int | None) -> None:
         if self.status is None:
             raise AssertionError("WSGI application sent a body before calling start_response")
-        self.req.start(self.code, self.headers, content_length, wsgi_status_line(self.status))
+        req = self.req
+        req.conn.start_response(req, self.code, self.line, self.headers, content_length)
 
     def write(self, data: bytes) -> None:
         if type(data) is not bytes:
@@ -283,10 +335,12 @@ class WsgiResponse:
         if self.has_length:  # the app's own Content-Length is the one that goes out
             if not req.head_sent:
                 self._start(None)
-            body = self._clip(body)
+            if len(body) > (req.content_length_out or 0) - req.bytes_sent:
+                body = self._clip(body)
         elif not req.head_sent:
             self._start(len(body))
-        req.write(body)
+        if body and not req.no_body:
+            req.conn.write_body(req, body)
 
     def send_file(self, wrapper: FileWrapper) -> bool:
         """Send a wsgi.file_wrapper whose file has a descriptor with sendfile; False if it can't."""
@@ -360,7 +414,8 @@ class WsgiModule(Module):
             return None
         path = req.path
         for mount in mounts:
-            if mount.matches(path):
+            p = mount.prefix  # Mount.matches, inline: this runs for every request
+            if not p or path == p or path.startswith(p + "/"):
                 req.handler = HANDLER
                 req.notes["wsgi_mount"] = mount
                 req.path_info = path[len(mount.prefix) :]
@@ -397,7 +452,8 @@ class WsgiModule(Module):
 
     def environ(self, req: Request, mount: Mount) -> dict[str, Any]:
         conn = req.conn
-        environ = self._base_environ(req, mount).copy()
+        base = self._bases.get((id(req.server), id(mount))) or self._base_environ(req, mount)
+        environ = base.copy()
         environ["REQUEST_METHOD"] = req.method
         environ["PATH_INFO"] = req.path_info
         environ["QUERY_STRING"] = req.query
@@ -407,8 +463,9 @@ class WsgiModule(Module):
         environ["REMOTE_PORT"] = str(conn.client_port)
         environ["wsgi.input"] = Body(req)
         environ["wsgi.errors"] = ErrorStream(req)
+        keys = _header_keys
         for name, value in req.header_list:
-            key = environ_key(name)
+            key = keys.get(name) or environ_key(name)
             if key is None:
                 continue
             text = value.decode("latin-1")
@@ -419,10 +476,8 @@ class WsgiModule(Module):
         # UseCanonicalName Off (httpd's default): the name and port the client asked for
         host = environ.get("HTTP_HOST")
         if host:
-            name, sep, port = host.rpartition(":")
-            if not sep or "]" in port:
-                name, port = host, ""
-            environ["SERVER_NAME"] = name
+            server_name, port = _hosts.get(host) or split_host(host)
+            environ["SERVER_NAME"] = server_name
             environ["SERVER_PORT"] = port or str(conn.local_port)
         else:
             environ["SERVER_NAME"] = req.server.server_name or conn.local_ip
@@ -460,7 +515,7 @@ class WsgiModule(Module):
                         response.write(chunk)
             if not req.head_sent:
                 response.send_single(b"")
-            req.end()
+            req.conn.end_response(req)
         finally:
             close = getattr(result, "close", None)
             if close is not None:

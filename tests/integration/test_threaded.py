@@ -252,3 +252,33 @@ def test_dash_v_names_the_loaded_mpm(tmp_path: Path, mpm: str) -> None:
     assert f"Server MPM:     {mpm}\n" in out
     threaded = "no" if mpm == "prefork" else "yes (fixed thread count)"
     assert f"  threaded:     {threaded}\n" in out
+
+
+def connections_held(server: Server) -> int:
+    sb = scoreboard(server)
+    try:
+        return sum(sb.process(c).connections for c in range(sb.server_limit))
+    finally:
+        sb.close()
+
+
+@pytest.mark.parametrize("accept_filter", ["", "AcceptFilter http none"])
+def test_a_connection_that_sends_nothing_is_not_accepted_by_default(
+    event: StartEvent, accept_filter: str
+) -> None:
+    # httpd's AcceptFilter http data (TCP_DEFER_ACCEPT): the kernel keeps a silent
+    # connection to itself; with "none" the child accepts it and holds it in its epoll
+    server = event(accept_filter)
+    silent = [socket.create_connection((server.host, server.port), timeout=10) for _ in range(3)]
+    try:
+        if accept_filter:
+            wait_for(lambda: connections_held(server) == 3, timeout=10)
+        else:
+            time.sleep(1.5)  # several housekeeping scans: the count would show them
+            assert connections_held(server) == 0
+        silent[0].sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert silent[0].recv(4096).startswith(b"HTTP/1.1 200 OK")
+        wait_for(lambda: connections_held(server) == (3 if accept_filter else 1), timeout=10)
+    finally:
+        for s in silent:
+            s.close()

@@ -188,6 +188,8 @@ class Config:
     vhosts: list[ServerConfig] = field(default_factory=list)
     listeners: list[Listener] = field(default_factory=list)
     listen_backlog: int = 511
+    # AcceptFilter: protocol -> filter ("none" or, on Linux, anything else: TCP_DEFER_ACCEPT)
+    accept_filters: dict[str, str] = field(default_factory=dict)
     pid_file: str = "logs/mpmd.pid"
     server_tokens: str = "Full"
     trace_enable: bool = True

@@ -542,12 +542,24 @@ def _hostname_lookups(cmd: Cmd, value: str) -> None:
     SERVER_ONLY,
     "A port number or a numeric IP address and a port number, and an optional protocol",
 )
-def _listen(cmd: Cmd, address: str, proto: str = "http") -> None:
+def _listen(cmd: Cmd, address: str, proto: str | None = None) -> None:
     host, port = parse_host_port(cmd, address)
     for existing in cmd.config.listeners:
         if (existing.host, existing.port) == (host, port):
             raise cmd.error("Cannot define multiple Listeners on the same IP:port")
+    if proto is None:
+        proto = "https" if port == 443 else "http"  # httpd's default protocol names
     cmd.config.listeners.append(Listener(host, port, proto.lower()))
+
+
+@directive(
+    "AcceptFilter",
+    Syntax.TAKE2,
+    SERVER_ONLY,
+    "Configures optimizations for a Protocol's Listener Sockets",
+)
+def _accept_filter(cmd: Cmd, proto: str, accept_filter: str) -> None:
+    cmd.config.accept_filters[proto.lower()] = accept_filter
 
 
 @directive(
@@ -678,7 +690,7 @@ class CoreModule(Module):
         _max_keep_alive_requests, _limit_request_line, _limit_request_field_size,
         _limit_request_fields, _limit_request_body, _options, _allow_override,
         _set_handler, _force_type, _add_default_charset, _enable_sendfile, _file_etag,
-        _error_document, _trace_enable, _hostname_lookups, _listen, _listen_backlog,
+        _error_document, _trace_enable, _hostname_lookups, _listen, _accept_filter, _listen_backlog,
         _pid_file, _scoreboard_file, _graceful_shutdown_timeout, _error_log, _log_level, _define, _undefine, _include,
         _include_optional, _mutex, *SECTIONS,
     )  # fmt: skip

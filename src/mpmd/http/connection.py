@@ -17,9 +17,9 @@ drained (``_can_drain``).
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
-import struct
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ import httptools
 from mpmd.http.errors import BodyError, ClientGone
 from mpmd.http.request import Request
 from mpmd.http.writer import ResponseWriter
+from mpmd.net.listeners import timeval
 
 if TYPE_CHECKING:
     from mpmd.http.site import Site
@@ -55,12 +56,6 @@ _VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 
 class ParseAbort(Exception):
     """Raised inside a parser callback to stop parsing on one of our own limits."""
-
-
-def _timeval(seconds: float) -> bytes:
-    seconds = max(seconds, 0.001)  # 0 would mean "wait forever"
-    whole = int(seconds)
-    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
 
 
 def normalize_path(path: str) -> str | None:
@@ -93,7 +88,11 @@ class Connection(ResponseWriter):
         site: Site,
         accepted: float | None = None,
         slot: Any = None,
+        inherited: bool = False,
     ) -> None:
+        """``inherited``: the socket comes from accept() on a listener that
+        ``net.listeners.prepare_listener`` set up, so it already has TCP_NODELAY and
+        SO_SNDTIMEO (Linux copies them); else they are set here."""
         self.sock = sock
         self.site = site
         # the scoreboard slot of the thread serving this connection (begin/end_request)
@@ -102,8 +101,6 @@ class Connection(ResponseWriter):
         self.client_port = client[1] if isinstance(client, tuple) else 0
         if self.client_ip.startswith("::ffff:"):
             self.client_ip = self.client_ip[7:]
-        local = sock.getsockname()
-        self.local_ip, self.local_port = local[0], local[1]
         self.client_label = f"{self.client_ip}:{self.client_port}"
         self.accepted = time.time() if accepted is None else accepted
         self.parser = httptools.HttpRequestParser(self)
@@ -137,8 +134,25 @@ class Connection(ResponseWriter):
             + min(server.limit_request_fields, 1000) * (server.limit_request_field_size + 2)
             + 4
         )
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(server.timeout))
+        if not inherited:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval(server.timeout))
+
+    # the server's end of the connection: a system call, made only when asked for
+    @functools.cached_property
+    def _local(self) -> tuple[str, int]:
+        local = self.sock.getsockname()
+        if isinstance(local, str):  # a Unix socket (tests)
+            return "unix", 0
+        return local[0], local[1]
+
+    @property
+    def local_ip(self) -> str:
+        return self._local[0]
+
+    @property
+    def local_port(self) -> int:
+        return self._local[1]
 
     # ------------------------------------------------------------------
     # httptools callbacks (a request head is built here)
@@ -311,7 +325,7 @@ class Connection(ResponseWriter):
     def _recv(self, timeout: float) -> bytes | None:
         """One recv; None when the timeout passed, b"" when the client closed."""
         if timeout != self._rcvtimeo:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval(timeout))
             self._rcvtimeo = timeout
         try:
             return self.sock.recv(RECV_SIZE)

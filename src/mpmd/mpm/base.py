@@ -28,7 +28,7 @@ from mpmd.config.errors import ConfigError
 from mpmd.http.site import Site
 from mpmd.log.errorlog import ErrorLog, open_error_log
 from mpmd.log.levels import ALERT, EMERG, ERROR, NOTICE, WARN
-from mpmd.net.listeners import ListenError, apply_accept_filter, open_listener
+from mpmd.net.listeners import ListenError, open_listener, prepare_listener
 
 if TYPE_CHECKING:
     from mpmd.config.server import Config
@@ -137,7 +137,7 @@ class Parent:
                 sock = open_listener(listener, self.config)
                 sock.setblocking(False)
             else:
-                apply_accept_filter(sock, listener, self.config)  # the new configuration's
+                prepare_listener(sock, listener, self.config)  # the new configuration's values
             sockets.append(sock)
             keys.append(key)
         for sock in keep.values():

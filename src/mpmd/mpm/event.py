@@ -49,7 +49,7 @@ from mpmd.mpm.threaded import (
     async_request_worker_factor,
     check_config,
 )
-from mpmd.net.listeners import accept
+from mpmd.net.listeners import INHERITS_OPTIONS, accept
 
 if TYPE_CHECKING:
     from mpmd.config.server import Config
@@ -153,7 +153,7 @@ class EventChild(ThreadedChild):
             return
         sock, client = accepted
         self.count_connection()
-        conn = Connection(sock, client, self.site)
+        conn = Connection(sock, client, self.site, inherited=INHERITS_OPTIONS)
         fd = sock.fileno()
         self.conns[fd] = conn
         if self.above_limit():

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import SERVER_ONLY, Module, Syntax, directive
 from mpmd.mpm.common import max_connections_per_child, max_requests_per_child, number
-from mpmd.net.listeners import accept
+from mpmd.net.listeners import INHERITS_OPTIONS, accept
 
 if TYPE_CHECKING:
     from mpmd.config.loader import Cmd
@@ -227,7 +227,7 @@ def child_main(parent: Parent, slot: int) -> None:
                 if accepted is None:
                     continue
                 worker.status = b"R"
-                Connection(*accepted, site).serve()
+                Connection(*accepted, site, inherited=INHERITS_OPTIONS).serve()
                 handle.idle()
                 served += 1
                 if conf.max_connections_per_child and served >= conf.max_connections_per_child:

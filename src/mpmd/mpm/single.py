@@ -18,6 +18,7 @@ from mpmd.http.connection import Connection
 from mpmd.http.site import Site
 from mpmd.log.errorlog import open_error_log
 from mpmd.log.levels import ALERT, EMERG, ERROR, WARN
+from mpmd.net.listeners import INHERITS_OPTIONS
 
 if TYPE_CHECKING:
     from mpmd.config.server import Config
@@ -60,7 +61,7 @@ def serve_forever(site: Site, listeners: list[socket.socket], max_connections: i
                     time.sleep(0.01)
                     continue
                 conn_sock.setblocking(True)
-                Connection(conn_sock, client, site).serve()
+                Connection(conn_sock, client, site, inherited=INHERITS_OPTIONS).serve()
                 served += 1
                 if not site.accepting or (max_connections and served >= max_connections):
                     return

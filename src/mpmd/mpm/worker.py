@@ -35,7 +35,7 @@ from mpmd.mpm.threaded import (
     ThreadedMpm,
     check_config,
 )
-from mpmd.net.listeners import accept
+from mpmd.net.listeners import INHERITS_OPTIONS, accept
 
 if TYPE_CHECKING:
     from mpmd.config.server import Config
@@ -120,7 +120,7 @@ class WorkerChild(ThreadedChild):
                 return
             conn_sock, client = item
             handle.slot.status = b"R"
-            Connection(conn_sock, client, site, slot=handle).serve()
+            Connection(conn_sock, client, site, slot=handle, inherited=INHERITS_OPTIONS).serve()
             handle.idle()
 
 

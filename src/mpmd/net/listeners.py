@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import socket
+import struct
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +19,7 @@ RESOURCE_ERRORS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 
 def accept(listener: socket.socket, log: Callable[[str], None]) -> tuple[socket.socket, Any] | None:
-    """One connection from a non-blocking listen socket, made blocking (timeouts are the
+    """One connection from a non-blocking listen socket, blocking (timeouts are the
     connection's SO_RCVTIMEO), or None: another process or thread took it, the client
     gave up, or the process is out of descriptors or memory (then ``log`` hears why)."""
     try:
@@ -28,7 +30,8 @@ def accept(listener: socket.socket, log: Callable[[str], None]) -> tuple[socket.
         if e.errno in RESOURCE_ERRORS:
             log(f"accept: {e}")
         return None
-    sock.setblocking(True)
+    if sock.gettimeout() is not None:  # only under socket.setdefaulttimeout (an app's)
+        sock.setblocking(True)
     return sock, client
 
 
@@ -40,6 +43,27 @@ class ListenError(Exception):
 # filter but "none" sets TCP_DEFER_ACCEPT, with httpd's 30 seconds
 DEFAULT_ACCEPT_FILTER = "data"
 DEFER_ACCEPT_SECONDS = 30
+
+
+# Linux gives an accepted socket its listener's TCP_NODELAY and SO_SNDTIMEO: set once on
+# the listener (``prepare_listener``), they cost no system call per connection
+INHERITS_OPTIONS = sys.platform.startswith("linux")
+
+
+def timeval(seconds: float) -> bytes:
+    """A ``struct timeval`` for SO_RCVTIMEO/SO_SNDTIMEO (at least 1 ms: 0 means forever)."""
+    seconds = max(seconds, 0.001)
+    whole = int(seconds)
+    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
+
+
+def prepare_listener(sock: socket.socket, listener: Listener, config: Config) -> None:
+    """Set what a listen socket's connections inherit, and its accept filter; again on every
+    restart, for the new configuration's values."""
+    if INHERITS_OPTIONS:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval(config.main.timeout))
+    apply_accept_filter(sock, listener, config)
 
 
 def apply_accept_filter(sock: socket.socket, listener: Listener, config: Config) -> None:
@@ -82,7 +106,7 @@ def open_listener(listener: Listener, config: Config) -> socket.socket:
             f"({e.errno}){e.strerror}: AH00072: make_sock: could not bind to address "
             f"{shown}:{listener.port}"
         ) from None
-    apply_accept_filter(sock, listener, config)
+    prepare_listener(sock, listener, config)
     return sock
 
 

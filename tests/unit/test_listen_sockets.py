@@ -1,13 +1,16 @@
-"""AcceptFilter and Listen's protocol: TCP_DEFER_ACCEPT on the listen sockets, as httpd on Linux."""
+"""Listen sockets: AcceptFilter (TCP_DEFER_ACCEPT, as httpd on Linux), Listen's protocol,
+and the options accepted sockets inherit (the connection does not set them again)."""
 
 from __future__ import annotations
 
 import socket
+import struct
 from pathlib import Path
 
 import pytest
 
-from mpmd.net.listeners import open_listeners
+from mpmd.config.server import Listener
+from mpmd.net.listeners import INHERITS_OPTIONS, open_listeners, prepare_listener
 from tests.unit.confkit import fail, load
 
 pytestmark = pytest.mark.skipif(
@@ -56,3 +59,22 @@ def test_accept_filter_is_server_config_only(tmp_path: Path) -> None:
     assert "AcceptFilter cannot occur within <VirtualHost> section" in str(error)
     error = fail(tmp_path, "AcceptFilter http\n")
     assert "AcceptFilter takes two arguments" in str(error)
+
+
+@pytest.mark.skipif(not INHERITS_OPTIONS, reason="only Linux is relied on to copy the options")
+def test_an_accepted_socket_has_nodelay_and_the_send_timeout_of_timeout(tmp_path: Path) -> None:
+    config = load(tmp_path, "Listen 127.0.0.1:0\nTimeout 7\n").config
+    (listener,) = open_listeners(config)
+    try:
+        for timeout in (7, 3):  # a restart sets the new configuration's value
+            config.main.timeout = timeout
+            prepare_listener(listener, Listener("127.0.0.1", 0), config)
+            with socket.create_connection(listener.getsockname()) as client:
+                client.sendall(b"x")  # deferred accept: the listener sees it only now
+                accepted, _ = listener.accept()
+                with accepted:
+                    assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+                    raw = accepted.getsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, 16)
+                    assert struct.unpack("ll", raw) == (timeout, 0)
+    finally:
+        listener.close()

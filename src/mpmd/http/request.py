@@ -69,7 +69,7 @@ class Request:
 
     def __init__(self, conn: Connection, start_time: float, start_perf: float) -> None:
         self.conn = conn
-        self.server: ServerConfig = conn.site.main
+        self.server: ServerConfig = conn.server
         self.method = ""
         self.target = ""
         self.uri = ""  # the path as sent (percent-encoded)

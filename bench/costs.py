@@ -110,6 +110,7 @@ def access_log_cost(calls: int = 10_000) -> float:
         try:
             conn = SimpleNamespace(
                 site=SimpleNamespace(main=config.main),
+                server=config.main,
                 client_ip="127.0.0.1",
                 client_port=40000,
                 local_ip="127.0.0.1",

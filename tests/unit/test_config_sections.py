@@ -6,6 +6,7 @@ after the merge tells which section was applied last.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,39 @@ def test_a_filename_that_is_a_directory_is_matched_as_that_directory(tmp_path: P
     (tmp_path / "htdocs").mkdir()
     text = section(f"Directory {tmp_path / 'htdocs'}", "docs")
     assert handler(tmp_path, text, str(tmp_path / "htdocs")) == "docs"
+
+
+def test_a_file_named_as_a_directory_section_is_not_that_directory(tmp_path: Path) -> None:
+    (tmp_path / "htdocs").write_text("a file, not a directory")
+    text = section(f"Directory {tmp_path / 'htdocs'}", "docs")
+    assert handler(tmp_path, text, str(tmp_path / "htdocs")) is None
+
+
+def test_a_wildcard_directory_matches_a_filename_that_is_that_directory(tmp_path: Path) -> None:
+    (tmp_path / "site" / "htdocs").mkdir(parents=True)
+    text = section(f'Directory "{tmp_path}/*/htdocs"', "site")
+    assert handler(tmp_path, text, str(tmp_path / "site" / "htdocs")) == "site"
+
+
+def test_the_filesystem_is_asked_only_when_a_section_could_tell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # is the file a directory? It matters only for a section naming exactly it
+    text = section("Directory /srv", "srv") + section("Directory /srv/www/app", "app")
+    config = load(tmp_path, text).config
+    asked: list[str] = []
+    real_isdir = os.path.isdir
+
+    def isdir(path: str) -> bool:
+        asked.append(path)
+        return real_isdir(path)
+
+    monkeypatch.setattr(os.path, "isdir", isdir)
+    assert core_dir(config, "/srv/www/index.html", "/").handler == "srv"
+    assert core_dir(config, "/srv/www/app/x.py", "/").handler == "app"
+    assert asked == []
+    core_dir(config, "/srv/www/app", "/")
+    assert asked == ["/srv/www/app"]
 
 
 def test_a_wildcard_directory_matches_one_component_per_star(tmp_path: Path) -> None:

@@ -135,10 +135,15 @@ class ServerConfig:
         """Merge the server defaults with every section that applies (Apache's walks)."""
         matched: list[int] = []
         if filename is not None and self._dirs:
-            directory = filename if os.path.isdir(filename) else os.path.dirname(filename)
-            for s in self._dirs:
-                if s.matches_directory(directory):
-                    matched.append(s.order)
+            # The sections of the file's directory; or of the file itself if it is a
+            # directory, which only a section naming exactly it (or a pattern) can tell
+            # apart: then, and only then, is it worth a stat()
+            parent = os.path.dirname(filename)
+            dirs = self._dirs
+            matched = [s.order for s in dirs if s.matches_directory(parent)]
+            itself = [s.order for s in dirs if s.matches_directory(filename)]
+            if itself != matched and os.path.isdir(filename):
+                matched = itself
         if filename is not None and self._files:
             for s in self._files:
                 if s.matches_file(filename):

@@ -45,6 +45,9 @@ class Result(enum.Enum):
     NEUTRAL = "neutral"
 
 
+GRANTED, DENIED, NEUTRAL = Result.GRANTED, Result.DENIED, Result.NEUTRAL
+
+
 @dataclass
 class Rule:
     """``Require [not] provider args``."""
@@ -56,8 +59,8 @@ class Rule:
     def evaluate(self, req: Request) -> Result:
         ok = self.check(req)
         if self.negate:
-            return Result.DENIED if ok else Result.NEUTRAL
-        return Result.GRANTED if ok else Result.DENIED
+            return DENIED if ok else NEUTRAL
+        return GRANTED if ok else DENIED
 
 
 @dataclass
@@ -68,17 +71,26 @@ class Group:
     items: list[Rule | Group] = field(default_factory=list)
 
     def evaluate(self, req: Request) -> Result:
-        results = [item.evaluate(req) for item in self.items]
-        if self.kind == "any":
-            if Result.GRANTED in results:
-                return Result.GRANTED
-            return Result.DENIED if Result.DENIED in results else Result.NEUTRAL
-        if self.kind == "all":
-            if Result.DENIED in results:
-                return Result.DENIED
-            return Result.GRANTED if Result.GRANTED in results else Result.NEUTRAL
-        # none: any granted child denies the request
-        return Result.DENIED if Result.GRANTED in results else Result.NEUTRAL
+        """The group's result, stopping at the first item that decides it (as httpd)."""
+        kind = self.kind
+        granted = denied = False
+        for item in self.items:
+            result = item.evaluate(req)
+            if result is GRANTED:
+                if kind == "any":
+                    return GRANTED
+                if kind == "none":
+                    return DENIED  # any granted child denies the request
+                granted = True
+            elif result is DENIED:
+                if kind == "all":
+                    return DENIED
+                denied = True
+        if kind == "any":
+            return DENIED if denied else NEUTRAL
+        if kind == "all":
+            return GRANTED if granted else NEUTRAL
+        return NEUTRAL
 
 
 @dataclass

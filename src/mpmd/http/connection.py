@@ -187,7 +187,10 @@ class Connection(ResponseWriter):
             self._abort(431, "Size of a request header field exceeds server limit.")
         lname = name.lower()
         if lname in _FRAMING_HEADERS:
-            self._framing_header(req, lname, value)
+            if lname == b"host" and value == self.valid_host and not self.host_seen:
+                self.host_seen = True  # the Host this connection sent before, checked then
+            else:
+                self._framing_header(req, lname, value)
         headers.append((name, value))
 
     def _framing_header(self, req: Request, lname: bytes, value: bytes) -> None:

@@ -142,8 +142,10 @@ class Site:
         for translate in self.translate:
             if translate(req):
                 break
-        server = req.server
-        req.dir = server.dir_config_for(req.fs_filename, req.path)
+        filename = req.filename
+        if filename is not None and not filename.isascii():
+            filename = req.fs_filename  # the disk's name for it (only non-ASCII differs)
+        req.dir = req.server.dir_config_for(filename, req.path)
         core = req.dir["core_module"]
         req.body_limit = limit = core.body_limit
         if (req.content_length or 0) > limit or req.body_received > limit:

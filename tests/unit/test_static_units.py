@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 import pytest
 
 from mpmd.http import conditional, ranges
+from mpmd.http.request import fs_path as request_fs_path
 from mpmd.http.request import latin1_to_fs
 from mpmd.modules import alias, autoindex, autoindex_page, mime, static
+from mpmd.modules.core import CoreDir
 from tests.unit.confkit import fail, load
+
+if TYPE_CHECKING:
+    from mpmd.config.server import ServerConfig
+    from mpmd.http.request import Request
 
 SIZE = 100
 
@@ -134,6 +143,86 @@ def test_etag_of_a_file_changed_within_a_second_is_weak() -> None:
 
 def test_etag_with_no_parts_is_none() -> None:
     assert static.make_etag(_stat(1, 1.0, 1), (), 2.0) is None
+
+
+def test_cached_etag_is_still_weak_or_strong_by_the_request_time() -> None:
+    st = _stat(10, 1_600_000_000.0, 1)
+    strong = static.make_etag(st, ("mtime", "size"), 1_700_000_000.0)
+    assert strong is not None and strong.startswith('"')
+    assert static.make_etag(st, ("mtime", "size"), 1_600_000_000.5) == "W/" + strong
+    assert static.make_etag(st, ("mtime", "size"), 1_700_000_000.0) == strong
+
+
+def test_cached_etag_follows_the_file_and_the_parts() -> None:
+    st = _stat(10, 1_600_000_000.0, 7)
+    first = static.make_etag(st, ("mtime", "size"), 1_700_000_000.0)
+    assert static.make_etag(st, ("size",), 1_700_000_000.0) == '"a"'
+    assert static.make_etag(st, ("inode", "size"), 1_700_000_000.0) == '"7-a"'
+    changed = _stat(10, 1_600_000_000.25, 7)  # same size, touched a quarter second later
+    assert static.make_etag(changed, ("mtime", "size"), 1_700_000_000.0) != first
+    assert static.make_etag(_stat(11, 1_600_000_000.0, 7), ("size",), 1_700_000_000.0) == '"b"'
+
+
+@pytest.mark.parametrize(
+    ("names", "asks"),
+    [
+        ([b"Host"], False),
+        (
+            [b"Host", b"Cache-Control", b"User-Agent", b"Accept"],
+            False,
+        ),  # 13 bytes, as If-None-Match
+        ([b"Host", b"If-None-Match"], True),
+        ([b"IF-MODIFIED-SINCE"], True),
+        ([b"if-match"], True),
+        ([b"If-Unmodified-Since"], True),
+        ([b"range"], True),
+        ([b"If-Range"], True),
+        ([b"If-Rangex", b"Ranges"], False),
+        ([], False),
+    ],
+)
+def test_conditional_headers_are_found_in_any_case(names: list[bytes], asks: bool) -> None:
+    assert static._asks_conditionally([(n, b"x") for n in names]) is asks
+
+
+def _fs_request(root: str | None, document_root: str = "/srv/www") -> Request:
+    notes = {} if root is None else {"fs_root": root}
+    server = SimpleNamespace(document_root=document_root)
+    return cast("Request", SimpleNamespace(notes=notes, server=server))
+
+
+@pytest.mark.parametrize(
+    ("root", "filename"),
+    [
+        (None, "/srv/www/a/b.txt"),
+        (None, "/srv/www/caf\xc3\xa9.txt"),
+        (None, "/elsewhere/\xff"),
+        ("/srv/alias", "/srv/alias/x\xc3\xa9"),
+        (
+            "/srv/\u00e9t\u00e9",
+            "/srv/\u00e9t\u00e9/\xc3\xa9",
+        ),  # an Alias target not in Latin-1 bytes
+    ],
+)
+def test_fs_path_is_the_request_layers_mapping(root: str | None, filename: str) -> None:
+    req = _fs_request(root)
+    expected = request_fs_path(filename, root if root is not None else "/srv/www")
+    assert static.fs_path(req, filename) == expected
+
+
+def test_server_link_state_goes_with_its_server() -> None:
+    class Server:
+        sections: list[object] = []
+        dir_defaults = {"core_module": CoreDir()}
+
+    server = Server()
+    key = id(server)
+    state = static._links(cast("ServerConfig", server))
+    assert not state.may_forbid
+    assert static._links(cast("ServerConfig", server)) is state  # computed once per server
+    del server, state
+    gc.collect()
+    assert key not in static._server_state
 
 
 def test_if_none_match_compares_weakly() -> None:
@@ -269,6 +358,20 @@ def test_leading_dot_is_part_of_the_name() -> None:
 
 def test_name_without_extension_has_no_type() -> None:
     assert mime.find_type("/x/README", TYPES, mime.MimeDir()) == mime.NO_RESULT
+
+
+@pytest.mark.parametrize(
+    ("filename", "ctype"),
+    [
+        ("/x/..notes.txt", "text/plain"),  # all leading dots are the name's
+        ("/x/...", None),
+        ("/x/bad..html", "text/html"),
+        ("/x.d/file", None),  # a dot in a directory is no extension
+        ("notes.txt", "text/plain"),
+    ],
+)
+def test_extensions_start_after_the_leading_dots(filename: str, ctype: str | None) -> None:
+    assert mime.find_type(filename, TYPES, mime.MimeDir()).content_type == ctype
 
 
 def test_add_encoding_keeps_the_inner_type() -> None:

@@ -218,7 +218,7 @@ class DirModule(Module):
     def log_transaction(self, req: Request) -> None:
         """Close a file fixups opened that no handler sent (an error answered the request)."""
         info: files.FileInfo | None = req.notes.get("finfo")
-        if info is not None:
+        if info is not None and info.fd >= 0:  # usually the handler closed it already
             info.close()
 
     def _fallback(self, req: Request, target: str) -> None:

@@ -114,11 +114,8 @@ def merge_mime_dir(base: MimeDir, add: MimeDir) -> MimeDir:
 
 def find_type(filename: str, types: dict[str, str], conf: MimeDir) -> MimeResult:
     """The type, encoding and language of ``filename`` (httpd's mod_mime find_ct)."""
-    name = filename[filename.rfind("/") + 1 :]
-    start = 0
-    while start < len(name) and name[start] == ".":
-        start += 1  # leading dots belong to the name
-    dot = name.find(".", start)
+    name = filename[filename.rfind("/") + 1 :].lstrip(".")  # leading dots belong to the name
+    dot = name.find(".")
     if dot < 0:
         return NO_RESULT
     exts = name[dot + 1 :]
@@ -304,12 +301,12 @@ class MimeModule(Module):
         if types is None:
             types = self.types = read_types(default_types_file())
         conf: MimeDir = req.dir.get(self.name) or self._empty
-        result = find_type(filename, types, conf)
-        if result.encoding:
-            req.notes["content_encoding"] = result.encoding
-        if result.language:
-            req.notes["content_language"] = result.language
-        if result.content_type is None:
+        ctype, encoding, language = find_type(filename, types, conf)
+        if encoding:
+            req.notes["content_encoding"] = encoding
+        if language:
+            req.notes["content_language"] = language
+        if ctype is None:
             return None
-        req.content_type = result.content_type
+        req.content_type = ctype
         return True

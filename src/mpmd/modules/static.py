@@ -35,6 +35,7 @@ import errno
 import os
 import stat
 import weakref
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from mpmd.http.conditional import (
@@ -85,6 +86,8 @@ def fs_root(req: Request) -> str:
 
 
 def fs_path(req: Request, filename: str) -> str:
+    if filename.isascii():
+        return filename  # root + an ASCII URL part: the bytes are the same either way
     return request_fs_path(filename, fs_root(req))
 
 
@@ -110,11 +113,13 @@ class FileInfo:
 
     @property
     def is_dir(self) -> bool:
-        return self.st is not None and stat.S_ISDIR(self.st.st_mode)
+        st = self.st
+        return st is not None and stat.S_ISDIR(st.st_mode)
 
     @property
     def is_file(self) -> bool:
-        return self.st is not None and stat.S_ISREG(self.st.st_mode)
+        st = self.st
+        return st is not None and stat.S_ISREG(st.st_mode)
 
     def close(self) -> None:
         fd = self.fd
@@ -122,8 +127,7 @@ class FileInfo:
             self.fd = -1
             os.close(fd)
 
-    def __del__(self) -> None:
-        self.close()
+    __del__ = close  # not a wrapper: one call less for every request's FileInfo
 
 
 def lookup(req: Request, filename: str | None = None) -> FileInfo | None:
@@ -162,7 +166,7 @@ def _forbidden(req: Request, message: str) -> HttpError:
 
 def _open(req: Request, filename: str) -> FileInfo:
     path = fs_path(req, filename)
-    if "/../" in path or path.endswith("/..") or "\x00" in path:
+    if ("/.." in path and ("/../" in path or path.endswith("/.."))) or "\x00" in path:
         # the HTTP layer normalised the URL; only a strange AliasMatch substitution gets here
         return _missing(filename, path)
     walked: os.stat_result | None = None
@@ -208,13 +212,16 @@ def _open(req: Request, filename: str) -> FileInfo:
 
 # -- the symlink walk (httpd's ap_directory_walk / resolve_symlink) ------------
 
-_server_state: weakref.WeakKeyDictionary[ServerConfig, _ServerLinks] = weakref.WeakKeyDictionary()
+# Keyed by id(server): a plain dict lookup per request (a WeakKeyDictionary makes a new
+# weakref on every get). The entry is dropped by a weakref callback when its server dies,
+# so an old configuration is not kept alive and a later object reusing the id finds nothing.
+_server_state: dict[int, _ServerLinks] = {}
 
 
 class _ServerLinks:
     """Per server: whether any section can forbid links, its <Directory> sections, options cache."""
 
-    __slots__ = ("dirs", "may_forbid", "options")
+    __slots__ = ("dirs", "may_forbid", "options", "server_ref")
 
     def __init__(self, server: ServerConfig) -> None:
         dirs = [s for s in server.sections if s.kind == "directory" and s.regex is None]
@@ -228,6 +235,7 @@ class _ServerLinks:
         ]
         self.may_forbid = any(_restricts_links(c) for c in confs)
         self.options: dict[str, int] = {}
+        self.server_ref: weakref.ref[ServerConfig] | None = None
 
 
 def _restricts_links(conf: object) -> bool:
@@ -241,9 +249,17 @@ def _restricts_links(conf: object) -> bool:
 
 
 def _links(server: ServerConfig) -> _ServerLinks:
-    state = _server_state.get(server)
+    key = id(server)
+    state = _server_state.get(key)
     if state is None:
-        state = _server_state[server] = _ServerLinks(server)
+
+        def forget(_: weakref.ref[ServerConfig]) -> None:
+            _server_state.pop(key, None)
+
+        state = _ServerLinks(server)
+        # the callback runs before the server's memory (and so its id) can be reused
+        state.server_ref = weakref.ref(server, forget)
+        _server_state[key] = state
     return state
 
 
@@ -251,7 +267,9 @@ def _needs_walk(req: Request) -> bool:
     """Only a configuration that can refuse a link pays for the walk (one lstat per component)."""
     if req.dir["core_module"].effective_options & _LINK_BITS != OPT_SYM_LINKS:
         return True
-    return _links(req.server).may_forbid
+    server = req.server
+    state = _server_state.get(id(server))  # _links() without the call, on every request
+    return (state if state is not None else _links(server)).may_forbid
 
 
 def directory_options(server: ServerConfig, directory: str) -> int:
@@ -335,27 +353,67 @@ def _walk(req: Request, path: str) -> tuple[os.stat_result | None, bool]:
 # The file's entity tag (httpd's FileETag)
 
 
+# (st_mtime_ns, st_size, st_ino, FileETag parts) -> the quoted tag without "W/"
+_etags: dict[tuple[int, int, int, tuple[str, ...]], str] = {}
+
+
 def make_etag(st: os.stat_result, parts: tuple[str, ...], request_time: float) -> str | None:
     """httpd's ap_make_etag: hex inode-size-mtime(µs) as FileETag selects.
 
     A file changed less than a second before the request gets a weak tag:
     it may change again within the same second without its tag changing.
+    The quoted part depends on the file alone and is cached; weakness is
+    judged on every request, as it depends on the request's time.
     """
     if not parts:
         return None
-    fields = []
-    if "inode" in parts:
-        fields.append(f"{st.st_ino:x}")
-    if "size" in parts:
-        fields.append(f"{st.st_size:x}")
-    if "mtime" in parts:
-        fields.append(f"{st.st_mtime_ns // 1000:x}")
-    weak = "W/" if request_time - st.st_mtime <= 1.0 else ""
-    return f'{weak}"{"-".join(fields)}"'
+    key = (st.st_mtime_ns, st.st_size, st.st_ino, parts)
+    tag = _etags.get(key)
+    if tag is None:
+        fields = []
+        if "inode" in parts:
+            fields.append(f"{st.st_ino:x}")
+        if "size" in parts:
+            fields.append(f"{st.st_size:x}")
+        if "mtime" in parts:
+            fields.append(f"{st.st_mtime_ns // 1000:x}")
+        tag = f'"{"-".join(fields)}"'
+        if len(_etags) >= 4096:
+            _etags.clear()
+        _etags[key] = tag
+    return "W/" + tag if request_time - st.st_mtime <= 1.0 else tag
 
 
 # ----------------------------------------------------------------------------
 # The handler
+
+# The request headers that can change the answer (preconditions, ranges), lower-cased.
+_CONDITIONAL_HEADERS = frozenset(
+    (
+        b"if-match",
+        b"if-none-match",
+        b"if-modified-since",
+        b"if-unmodified-since",
+        b"range",
+        b"if-range",
+    )
+)
+_CONDITIONAL_LENGTHS = frozenset(len(name) for name in _CONDITIONAL_HEADERS)
+_NO_HEADERS: Mapping[str, str] = {}  # never written to
+
+
+def _asks_conditionally(header_list: list[tuple[bytes, bytes]]) -> bool:
+    """Does the request carry any of ``_CONDITIONAL_HEADERS``?
+
+    Scanning the parsed list is cheaper than building ``req.headers_in`` (every
+    name and value decoded), which only a request with one of these needs.
+    bytes.lower() agrees with the latin-1 str.lower() of headers_in here: no
+    non-ASCII latin-1 letter lower-cases to ASCII.
+    """
+    for name, _ in header_list:
+        if len(name) in _CONDITIONAL_LENGTHS and name.lower() in _CONDITIONAL_HEADERS:
+            return True
+    return False
 
 
 def default_handler(req: Request) -> bool | None:
@@ -402,15 +460,22 @@ def _serve(req: Request, info: FileInfo) -> None:
 
     core = req.dir["core_module"]
     now = req.start_time
-    mtime = min(int(st.st_mtime), int(now))  # a file dated in the future is "modified now"
+    mtime = int(st.st_mtime)
+    if mtime > now:
+        mtime = int(now)  # a file dated in the future is "modified now"
     last_modified = http_date(mtime)
     etag = make_etag(st, core.etag_parts, now)
-    headers_in = req.headers_in
-    condition = (
-        evaluate_preconditions(method, headers_in, etag, mtime, now)
-        if has_preconditions(headers_in)
-        else 0
-    )
+    headers_in: Mapping[str, str]
+    if _asks_conditionally(req.header_list):
+        headers_in = req.headers_in
+        condition = (
+            evaluate_preconditions(method, headers_in, etag, mtime, now)
+            if has_preconditions(headers_in)
+            else 0
+        )
+    else:
+        headers_in = _NO_HEADERS  # most requests: no need to build req.headers_in
+        condition = 0
     if condition == 304:
         # RFC 9110 section 15.4.5: the validators that guide caches; Last-Modified only without an ETag
         req.respond(304, [("ETag", etag)] if etag else [("Last-Modified", last_modified)])
@@ -422,7 +487,10 @@ def _serve(req: Request, info: FileInfo) -> None:
     if etag:
         headers.append(("ETag", etag))
     headers.append(("Accept-Ranges", "bytes"))
-    ctype = content_type(req, core.add_default_charset)
+    ctype = req.content_type
+    default_charset = core.add_default_charset
+    if ctype and default_charset:
+        ctype = content_type(req, default_charset)
     if ctype:
         headers.append(("Content-Type", ctype))
     encoding = req.notes.get("content_encoding")
@@ -455,7 +523,10 @@ def _serve(req: Request, info: FileInfo) -> None:
 
     req.start(200, headers, size)
     if method == "GET":
-        _send(req, fd, 0, size, use_sendfile)
+        if use_sendfile:
+            req.sendfile(fd, 0, size)  # _send's first case, without its call
+        else:
+            _send(req, fd, 0, size, use_sendfile)
     req.end()
 
 

@@ -17,6 +17,7 @@ from rich.console import Console, RenderableType
 
 from mpmd.cli import conftree, statusfetch, statusview, workersview
 from mpmd.cli.mpmctl import main
+from mpmd.modules import status_report
 
 REFERENCE = Path("/work/shared/reference/apache")
 needs_reference = pytest.mark.skipif(
@@ -192,7 +193,7 @@ def test_numbers_are_written_as_aprs_percent_g(value: float, digits: int, text: 
     [(297.9, "297 B"), (6000, "5.9 kB"), (9377060, "8.9 MB"), (600 * 1024 * 1024, "0.6 GB")],
 )
 def test_byte_counts_are_written_as_mod_status_does(n: float, text: str) -> None:
-    assert statusview.format_byte_out(n) == text
+    assert status_report.byte_text(n) == text
 
 
 # -- ?json: the per-worker table -------------------------------------------------------------------

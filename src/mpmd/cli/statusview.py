@@ -6,21 +6,21 @@ This file draws the summary, read from ``/server-status?auto`` (httpd's
 exact machine-readable format, so this works against Apache httpd as well
 as mpmd); workersview draws ``fullstatus``'s per-worker table from mpmd's
 ``/server-status?json``. The wording and number formats are mod_status's
-HTML page's (``format_byte_out``, ``show_time``, APR's ``%g``).
+HTML page's (``format_byte_out``, ``show_time``, APR's ``%g``), from status_report.
 
 Pure functions of their input: no network, no configuration.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from rich.columns import Columns
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
+
+from mpmd.modules.status_report import apr_g, byte_text, kbyte_text, uptime_text
 
 # mod_status's scoreboard key, in its order and words
 LEGEND = (
@@ -99,55 +99,10 @@ def parse_auto(text: str) -> AutoStatus:
     return status
 
 
-# -- mod_status's number formats ------------------------------------------------------------
-def apr_g(value: float, digits: int = 6) -> str:
-    """printf's ``%g`` as APR writes it: no exponent, no leading zero (``.932163``)."""
-    if value == 0 or not math.isfinite(value):
-        return "0" if value == 0 else str(value)
-    text = format(Decimal(f"{value:.{digits}g}"), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text.startswith("0."):
-        text = text[1:]
-    elif text.startswith("-0."):
-        text = "-" + text[2:]
-    return text
-
-
-KBYTE, MBYTE, GBYTE = 1024, 1024 * 1024, 1024 * 1024 * 1024
-
-
-def format_byte_out(n: float) -> str:
-    """mod_status's format_byte_out."""
-    if n < 5 * KBYTE:
-        return f"{int(n)} B"
-    if n < MBYTE / 2:
-        return f"{n / KBYTE:.1f} kB"
-    if n < GBYTE / 2:
-        return f"{n / MBYTE:.1f} MB"
-    return f"{n / GBYTE:.1f} GB"
-
-
-def format_kbyte_out(kb: float) -> str:
-    """mod_status's format_kbyte_out."""
-    if kb < KBYTE:
-        return f"{int(kb)} kB"
-    if kb < MBYTE:
-        return f"{kb / KBYTE:.1f} MB"
-    return f"{kb / MBYTE:.1f} GB"
-
-
+# -- mod_status's number formats: status_report's, as the HTML page prints them ------------
 def show_time(seconds: int) -> str:
     """mod_status's show_time: ``1 day 2 hours 3 minutes 4 seconds`` (zero parts left out)."""
-    days, rest = divmod(max(seconds, 0), 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [
-        f"{n} {word}{'' if n == 1 else 's'}"
-        for n, word in ((days, "day"), (hours, "hour"), (minutes, "minute"), (secs, "second"))
-        if n
-    ]
-    return " ".join(parts) or "0 seconds"
+    return uptime_text(max(seconds, 0)).lstrip() or "0 seconds"
 
 
 # -- the summary (``status``) ---------------------------------------------------------------
@@ -181,7 +136,7 @@ def summary_rows(status: AutoStatus) -> list[tuple[str, str]]:
     if accesses is not None:
         text = f"{accesses}"
         if kbytes is not None:
-            text += f" - Total Traffic: {format_kbyte_out(kbytes)}"
+            text += f" - Total Traffic: {kbyte_text(int(kbytes))}"
         duration = s.get("Total Duration")
         if duration is not None:
             text += f" - Total Duration: {duration}"
@@ -200,9 +155,9 @@ def summary_rows(status: AutoStatus) -> list[tuple[str, str]]:
     if per_sec is not None:
         parts = [f"{apr_g(per_sec, 3)} requests/sec"]
         if (bytes_sec := s.number("BytesPerSec")) is not None:
-            parts.append(f"{format_byte_out(bytes_sec)}/second")
+            parts.append(f"{byte_text(bytes_sec)}/second")
         if (bytes_req := s.number("BytesPerReq")) is not None:
-            parts.append(f"{format_byte_out(bytes_req)}/request")
+            parts.append(f"{byte_text(bytes_req)}/request")
         if (ms_req := s.number("DurationPerReq")) is not None:
             parts.append(f"{apr_g(ms_req)} ms/request")
         add("Traffic", " - ".join(parts))

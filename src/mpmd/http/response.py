@@ -15,7 +15,6 @@ REASONS[413] = "Request Entity Too Large"  # httpd's wording
 REASONS[414] = "Request-URI Too Long"
 
 _status_lines: dict[int, bytes] = {}
-_wsgi_status_lines: dict[str, bytes] = {}
 
 
 def status_line(status: int) -> bytes:
@@ -27,13 +26,8 @@ def status_line(status: int) -> bytes:
 
 
 def wsgi_status_line(status: str) -> bytes:
-    """``"200 OK"`` -> ``b"HTTP/1.1 200 OK\\r\\n"``, cached (apps repeat a handful of statuses)."""
-    line = _wsgi_status_lines.get(status)
-    if line is None:
-        line = b"HTTP/1.1 " + status.encode("latin-1") + b"\r\n"
-        if len(_wsgi_status_lines) < 256:
-            _wsgi_status_lines[status] = line
-    return line
+    """``"200 OK"`` -> ``b"HTTP/1.1 200 OK\\r\\n"`` (the WSGI layer caches it with its check)."""
+    return b"HTTP/1.1 " + status.encode("latin-1") + b"\r\n"
 
 
 class DateCache:

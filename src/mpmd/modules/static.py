@@ -267,9 +267,7 @@ def _needs_walk(req: Request) -> bool:
     """Only a configuration that can refuse a link pays for the walk (one lstat per component)."""
     if req.dir["core_module"].effective_options & _LINK_BITS != OPT_SYM_LINKS:
         return True
-    server = req.server
-    state = _server_state.get(id(server))  # _links() without the call, on every request
-    return (state if state is not None else _links(server)).may_forbid
+    return _links(req.server).may_forbid
 
 
 def directory_options(server: ServerConfig, directory: str) -> int:
@@ -523,10 +521,7 @@ def _serve(req: Request, info: FileInfo) -> None:
 
     req.start(200, headers, size)
     if method == "GET":
-        if use_sendfile:
-            req.sendfile(fd, 0, size)  # _send's first case, without its call
-        else:
-            _send(req, fd, 0, size, use_sendfile)
+        _send(req, fd, 0, size, use_sendfile)
     req.end()
 
 

@@ -7,8 +7,14 @@ export PORT
 
 .PHONY: run test lint typecheck unit integration bench clean
 
-$(BIN)/mpmd: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+# `pip install` compiles the request path's modules with mypyc (setup.py; about a minute).
+# Compiled code also builds in what it knows of the modules it imports (types, Final
+# constants), so a change to any source rebuilds: tests never run a stale build.
+# MPMD_PURE=1 installs plain Python instead (`make clean` first removes a compiled build).
+SOURCES := $(shell find src/mpmd -name '*.py')
+
+$(BIN)/mpmd: pyproject.toml setup.py $(SOURCES)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $@
@@ -31,3 +37,4 @@ bench: $(BIN)/mpmd
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	find src -name '*.so' -delete

@@ -1,7 +1,8 @@
 """The request path's cost in-process: instructions (callgrind) or CPU µs per request.
 
 A development tool for changes to the request path, not a claim of speed (those
-are `bench/run`'s ratios to peers). One real `Connection` on a loopback TCP
+are `bench/run`'s ratios to peers), of the build in src/ (compiled with mypyc by
+`pip install`, or plain Python: the output says which). One real `Connection` on a loopback TCP
 pair serves one keep-alive request at a time, the event MPM's way
 (`serve_available`); the same process plays the client. The configuration is
 the benchmark's: the hello-world WSGI app at / (or, `--static`, the 13-byte
@@ -159,6 +160,11 @@ def main() -> None:
     if args.no_scoreboard:
         flags.append("--no-scoreboard")
     shown = " ".join(flags) or "(WSGI app, scoreboard, no log)"
+    sys.path.insert(0, str(SRC))
+    import mpmd
+
+    compiled = len(mpmd.compiled_modules())
+    shown += f"; {compiled} modules compiled" if compiled else "; plain Python"
     if args.instructions:
         print(f"{instructions_per_request(flags):,} instructions per request {shown}")
         return

@@ -12,6 +12,7 @@ import platform
 import shlex
 import statistics
 import subprocess
+import sys
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -619,6 +620,16 @@ def markdown_table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join("| " + " | ".join(cells) + " |" for cells in [head, align, *rows])
 
 
+def compiled_text() -> str:
+    """How the venv's mpmd is built: its request path compiled with mypyc, or plain Python."""
+    found = subprocess.run(
+        [sys.executable, "-c", "import mpmd; print(len(mpmd.compiled_modules()))"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return f"{found} modules with mypyc" if found not in ("", "0") else "no (plain Python)"
+
+
 def machine() -> dict[str, str]:
     cpu = "?"
     with suppress(OSError):
@@ -636,6 +647,7 @@ def machine() -> dict[str, str]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "wrk": wrk.split(" Copyright")[0].strip() or "?",
         "mpmd commit": commit or "none yet",
+        "mpmd compiled": compiled_text(),
         "load average before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 

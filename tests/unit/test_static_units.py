@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import gc
 import os
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, cast
 
 import pytest
 
 from mpmd.http import conditional, ranges
+from mpmd.http.connection import Connection
+from mpmd.http.request import Request, latin1_to_fs
 from mpmd.http.request import fs_path as request_fs_path
-from mpmd.http.request import latin1_to_fs
+from mpmd.http.site import Site
+from mpmd.log.errorlog import ErrorLog
 from mpmd.modules import alias, autoindex, autoindex_page, mime, static
 from mpmd.modules.core import CoreDir
 from tests.unit.confkit import fail, load
 
 if TYPE_CHECKING:
     from mpmd.config.server import ServerConfig
-    from mpmd.http.request import Request
 
 SIZE = 100
 
@@ -185,10 +187,27 @@ def test_conditional_headers_are_found_in_any_case(names: list[bytes], asks: boo
     assert static._asks_conditionally([(n, b"x") for n in names]) is asks
 
 
-def _fs_request(root: str | None, document_root: str = "/srv/www") -> Request:
-    notes = {} if root is None else {"fs_root": root}
-    server = SimpleNamespace(document_root=document_root)
-    return cast("Request", SimpleNamespace(notes=notes, server=server))
+@pytest.fixture
+def fs_request(tmp_path: Path) -> Iterator[Callable[[str | None], Request]]:
+    """A real request on a real connection (loopback TCP), DocumentRoot /srv/www."""
+    config = load(tmp_path, "").config
+    config.main.document_root = "/srv/www"
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        theirs = socket.create_connection(listener.getsockname(), timeout=5)
+        ours, _ = listener.accept()
+    conn = Connection(ours, ("192.0.2.1", 1), Site(config, ErrorLog(2)))
+
+    def make(root: str | None) -> Request:
+        req = Request(conn, 0.0, 0.0)
+        if root is not None:
+            req.notes["fs_root"] = root
+        return req
+
+    try:
+        yield make
+    finally:
+        ours.close()
+        theirs.close()
 
 
 @pytest.mark.parametrize(
@@ -204,25 +223,28 @@ def _fs_request(root: str | None, document_root: str = "/srv/www") -> Request:
         ),  # an Alias target not in Latin-1 bytes
     ],
 )
-def test_fs_path_is_the_request_layers_mapping(root: str | None, filename: str) -> None:
-    req = _fs_request(root)
+def test_fs_path_is_the_request_layers_mapping(
+    fs_request: Callable[[str | None], Request], root: str | None, filename: str
+) -> None:
+    req = fs_request(root)
     expected = request_fs_path(filename, root if root is not None else "/srv/www")
     assert static.fs_path(req, filename) == expected
 
 
-def test_server_link_state_goes_with_its_server() -> None:
+def test_server_link_state_is_computed_once_per_server() -> None:
     class Server:
         sections: list[object] = []
         dir_defaults = {"core_module": CoreDir()}
 
-    server = Server()
-    key = id(server)
+        def __init__(self) -> None:
+            self.derived: dict[str, object] = {}
+
+    server, other = Server(), Server()
     state = static._links(cast("ServerConfig", server))
     assert not state.may_forbid
     assert static._links(cast("ServerConfig", server)) is state  # computed once per server
-    del server, state
-    gc.collect()
-    assert key not in static._server_state
+    assert static._links(cast("ServerConfig", other)) is not state  # and kept on that server
+    assert server.derived == {"static_links": state}
 
 
 def test_if_none_match_compares_weakly() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mpmd.http.request import Body
+from mpmd.http.body import Body
 
 BODY = (
     b"".join(b"line %d %s\n" % (i, b"x" * (i * 37 % 300)) for i in range(200))

@@ -151,6 +151,10 @@ def print_settings(config: Config | None) -> None:
         f"Compiled using: Python {platform.python_version()} ({platform.python_implementation()})"
     )
     print(f"Architecture:   {platform.architecture()[0]}")
+    compiled = mpmd.compiled_modules()
+    print(
+        f"Compiled path:  {f'{len(compiled)} modules (mypyc)' if compiled else 'none (plain Python)'}"
+    )
     mpm = config.mpm_name if config is not None else None
     if mpm:
         print(f"Server MPM:     {mpm}")

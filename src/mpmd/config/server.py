@@ -85,6 +85,8 @@ class ServerConfig:
     defined_in: str = ""
     defined_line: int = 0
     _merge_cache: dict[tuple[int, ...], DirConf] = field(default_factory=dict, repr=False)
+    # what modules compute once from this server's configuration, dropped with it
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -- the core's server settings, on the object for the hot path --------
     server_name: str = ""

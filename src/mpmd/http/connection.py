@@ -471,11 +471,15 @@ class Connection(ResponseWriter):
         self.cur = None
         return req
 
-    def read_body(self, req: Request) -> None:
-        """Read more of ``req``'s body from the socket (for ``wsgi.input``)."""
+    def _raise_body_error(self) -> None:
+        """The body cannot be read on: raise the parse or read error the connection met."""
         if self.error is not None:
             status, note = self.error
             raise BodyError(status, note)
+
+    def read_body(self, req: Request) -> None:
+        """Read more of ``req``'s body from the socket (for ``wsgi.input``)."""
+        self._raise_body_error()
         if req.expect_continue and not req.continue_sent:
             req.continue_sent = True
             if self.pending is not None or not req.head_sent:  # no byte of the response out yet
@@ -506,9 +510,8 @@ class Connection(ResponseWriter):
         if stage is not None and stage[2]:
             self._body_deadline += len(data) / stage[2]  # MinRate extends the deadline
         self._feed(data)
-        if self.error is not None and not req.body_chunks:
-            status, note = self.error
-            raise BodyError(status, note)
+        if not req.body_chunks:
+            self._raise_body_error()
 
     # ------------------------------------------------------------------
     # the connection's life

@@ -68,50 +68,50 @@ class Request:
     )  # fmt: skip
 
     def __init__(self, conn: Connection, start_time: float, start_perf: float) -> None:
-        self.conn = conn
+        self.conn: Connection = conn
         self.server: ServerConfig = conn.server
-        self.method = ""
-        self.target = ""
-        self.uri = ""  # the path as sent (percent-encoded)
-        self.path = ""  # decoded path, each byte one code point (WSGI's latin-1 convention)
-        self.query = ""
-        self.version = "HTTP/1.1"
-        self.http_minor = 1
+        self.method: str = ""
+        self.target: str = ""
+        self.uri: str = ""  # the path as sent (percent-encoded)
+        self.path: str = ""  # decoded path, each byte one code point (WSGI's latin-1 convention)
+        self.query: str = ""
+        self.version: str = "HTTP/1.1"
+        self.http_minor: int = 1
         self.header_list: list[tuple[bytes, bytes]] = []
         self._headers_in: dict[str, str] | None = None
-        self.start_time = start_time
-        self.start_perf = start_perf
-        self.end_perf = 0.0
-        self.keep_alive = False
-        self.keep_alive_token = False  # the client sent "Connection: keep-alive"
-        self.expect_continue = False
-        self.continue_sent = False
-        self.chunked_in = False
+        self.start_time: float = start_time
+        self.start_perf: float = start_perf
+        self.end_perf: float = 0.0
+        self.keep_alive: bool = False
+        self.keep_alive_token: bool = False  # the client sent "Connection: keep-alive"
+        self.expect_continue: bool = False
+        self.continue_sent: bool = False
+        self.chunked_in: bool = False
         self.content_length: int | None = None
         self.body_chunks: deque[bytes] = deque()
-        self.body_received = 0  # bytes of body parsed so far
-        self.body_read = 0  # bytes of body handed to the handler
-        self.body_done = False
-        self.body_limit = 1 << 62
+        self.body_received: int = 0  # bytes of body parsed so far
+        self.body_read: int = 0  # bytes of body handed to the handler
+        self.body_done: bool = False
+        self.body_limit: int = 1 << 62
         self.filename: str | None = None
-        self.path_info = ""
+        self.path_info: str = ""
         self.handler: str | None = None
         self.content_type: str | None = None
         self.dir: DirConf = {}
         self.env: dict[str, str] = {}
         self.notes: dict[str, Any] = {}
         self.user: str | None = None
-        self.status = 0
-        self.head_sent = False
-        self.bytes_sent = 0  # body bytes
-        self.header_bytes = 0
-        self.chunked_out = False
-        self.close_after = False
-        self.no_body = False
-        self.done = False
-        self.error_note = ""
-        self.log_id = ""
-        self.number = 0
+        self.status: int = 0
+        self.head_sent: bool = False
+        self.bytes_sent: int = 0  # body bytes
+        self.header_bytes: int = 0
+        self.chunked_out: bool = False
+        self.close_after: bool = False
+        self.no_body: bool = False
+        self.done: bool = False
+        self.error_note: str = ""
+        self.log_id: str = ""
+        self.number: int = 0
         self.content_length_out: int | None = None
         self.headers_out: list[tuple[str, str]] = []
 
@@ -213,118 +213,4 @@ def fs_path(filename: str, root: str) -> str:
     return latin1_to_fs(filename)
 
 
-class Body:
-    """``wsgi.input``: reads exactly the request body (Content-Length or chunked), never past it.
-
-    The unread bytes are ``_buf[_pos:]``, one parsed piece of the body: reads slice it
-    and join whole pieces once, so a large read costs one copy, not one per recv().
-    """
-
-    __slots__ = ("_buf", "_pos", "conn", "req")
-
-    def __init__(self, req: Request) -> None:
-        self.req = req
-        self.conn = req.conn
-        self._buf = b""
-        self._pos = 0
-
-    def _next_piece(self) -> bytes:
-        """The next parsed piece of the body, reading the socket if none is parsed; b"" at the end."""
-        req = self.req
-        chunks = req.body_chunks
-        while True:
-            while not chunks:
-                if req.body_done:
-                    return b""
-                self.conn.read_body(req)
-            chunk = chunks.popleft()
-            if chunk:  # b"" means the end to our callers
-                req.body_read += len(chunk)
-                return chunk
-
-    def read(self, size: int | None = -1) -> bytes:
-        buf, pos = self._buf, self._pos
-        have = len(buf) - pos
-        want = -1 if size is None or size < 0 else size
-        if 0 <= want <= have:
-            self._pos = pos + want
-            return buf[pos : pos + want]
-        parts = [buf[pos:]] if have else []
-        while want < 0 or have < want:
-            chunk = self._next_piece()
-            if not chunk:
-                break
-            parts.append(chunk)
-            have += len(chunk)
-        self._buf, self._pos = b"", 0
-        if 0 <= want < have:  # keep the rest of the last piece for the next read
-            last = parts[-1]
-            cut = len(last) - (have - want)
-            parts[-1] = last[:cut]
-            self._buf, self._pos = last, cut
-        return b"".join(parts)
-
-    def read1(self, size: int = -1) -> bytes:
-        buf, pos = self._buf, self._pos
-        if pos >= len(buf):
-            buf, pos = self._next_piece(), 0
-            self._buf = buf
-        end = len(buf) if size < 0 else min(len(buf), pos + size)
-        self._pos = end
-        return buf[pos:end]
-
-    def readline(self, size: int | None = -1) -> bytes:
-        limit = -1 if size is None else size
-        buf, pos = self._buf, self._pos
-        i = buf.find(b"\n", pos)
-        if i >= 0 and (limit < 0 or i - pos < limit):
-            self._pos = i + 1
-            return buf[pos : i + 1]
-        have = len(buf) - pos
-        if 0 <= limit <= have:
-            self._pos = pos + limit
-            return buf[pos : pos + limit]
-        parts = [buf[pos:]] if have else []
-        while True:  # the line goes on in the next pieces
-            chunk = self._next_piece()
-            if not chunk:
-                self._buf, self._pos = b"", 0
-                return b"".join(parts)
-            end = chunk.find(b"\n") + 1 or len(chunk)
-            if limit >= 0:
-                end = min(end, limit - have)
-            parts.append(chunk[:end])
-            have += end
-            if end < len(chunk) or chunk[end - 1] == 10 or have == limit:
-                self._buf, self._pos = chunk, end
-                return b"".join(parts)
-
-    def readlines(self, hint: int = -1) -> list[bytes]:
-        lines: list[bytes] = []
-        total = 0
-        while True:
-            line = self.readline()
-            if not line:
-                return lines
-            lines.append(line)
-            total += len(line)
-            if 0 < hint <= total:
-                return lines
-
-    def __iter__(self) -> Body:
-        return self
-
-    def __next__(self) -> bytes:
-        line = self.readline()
-        if not line:
-            raise StopIteration
-        return line
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        """Apps may close wsgi.input; the connection still owns the socket."""
-
-
-__all__ = ["Body", "BodyError", "Request"]
+__all__ = ["BodyError", "Request"]

@@ -111,6 +111,19 @@ class _Saved:
         req.notes.update(self.notes)
 
 
+def _start_over(req: Request, path: str) -> None:
+    """Clear what the phases decide, for a run on ``path``. (Not inline in lookup_uri:
+    there mypy would take ``req.filename`` to stay None after the phases set it, and the
+    compiled module checks that.)"""
+    req.path = path
+    req.filename = None
+    req.handler = None
+    req.content_type = None
+    req.path_info = ""
+    for k in _SAVED_NOTES:
+        req.notes.pop(k, None)
+
+
 def lookup_uri(req: Request, path: str) -> bool:
     """Run ``req`` again for URL ``path`` up to (not including) the handler, as a sub-request.
 
@@ -121,13 +134,7 @@ def lookup_uri(req: Request, path: str) -> bool:
     """
     saved = _Saved(req)
     site = req.conn.site
-    req.path = path
-    req.filename = None
-    req.handler = None
-    req.content_type = None
-    req.path_info = ""
-    for k in _SAVED_NOTES:
-        req.notes.pop(k, None)
+    _start_over(req, path)
     try:
         for translate in site.translate:
             if translate(req):

@@ -34,7 +34,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -127,7 +126,8 @@ class FileInfo:
             self.fd = -1
             os.close(fd)
 
-    __del__ = close  # not a wrapper: one call less for every request's FileInfo
+    def __del__(self) -> None:
+        self.close()
 
 
 def lookup(req: Request, filename: str | None = None) -> FileInfo | None:
@@ -212,16 +212,11 @@ def _open(req: Request, filename: str) -> FileInfo:
 
 # -- the symlink walk (httpd's ap_directory_walk / resolve_symlink) ------------
 
-# Keyed by id(server): a plain dict lookup per request (a WeakKeyDictionary makes a new
-# weakref on every get). The entry is dropped by a weakref callback when its server dies,
-# so an old configuration is not kept alive and a later object reusing the id finds nothing.
-_server_state: dict[int, _ServerLinks] = {}
-
 
 class _ServerLinks:
     """Per server: whether any section can forbid links, its <Directory> sections, options cache."""
 
-    __slots__ = ("dirs", "may_forbid", "options", "server_ref")
+    __slots__ = ("dirs", "may_forbid", "options")
 
     def __init__(self, server: ServerConfig) -> None:
         dirs = [s for s in server.sections if s.kind == "directory" and s.regex is None]
@@ -235,7 +230,6 @@ class _ServerLinks:
         ]
         self.may_forbid = any(_restricts_links(c) for c in confs)
         self.options: dict[str, int] = {}
-        self.server_ref: weakref.ref[ServerConfig] | None = None
 
 
 def _restricts_links(conf: object) -> bool:
@@ -249,17 +243,9 @@ def _restricts_links(conf: object) -> bool:
 
 
 def _links(server: ServerConfig) -> _ServerLinks:
-    key = id(server)
-    state = _server_state.get(key)
+    state: _ServerLinks | None = server.derived.get("static_links")
     if state is None:
-
-        def forget(_: weakref.ref[ServerConfig]) -> None:
-            _server_state.pop(key, None)
-
-        state = _ServerLinks(server)
-        # the callback runs before the server's memory (and so its id) can be reused
-        state.server_ref = weakref.ref(server, forget)
-        _server_state[key] = state
+        state = server.derived["static_links"] = _ServerLinks(server)
     return state
 
 

@@ -19,8 +19,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import MIDDLE, SERVER_ONLY, SERVER_VHOST, Module, Syntax, directive
+from mpmd.http.body import Body
 from mpmd.http.errors import HttpError
-from mpmd.http.request import Body
 from mpmd.http.response import wsgi_status_line
 from mpmd.log.levels import ERROR
 
@@ -272,10 +272,12 @@ class WsgiResponse:
 
     def start_response(
         self,
-        status: str,
-        headers: list[tuple[str, str]],
+        status: Any,
+        headers: Any,
         exc_info: Any = None,
     ) -> Callable[[bytes], None]:
+        """The app's arguments are checked here, not by their annotations (compiled, those
+        would raise a TypeError of their own before the app's error could be reported)."""
         if exc_info is not None:
             try:
                 if self.req.head_sent:
@@ -288,16 +290,20 @@ class WsgiResponse:
             raise ValueError(f"Invalid status line from WSGI application: {status!r}")
         self.code, self.line = _statuses.get(status) or check_status(status)
         self.status = status
-        self.headers = headers
         has_length = False
+        exact = type(headers) is list
         checked = _checked
+        header: Any
         for header in headers:
             try:
                 is_length = checked[header]
             except (KeyError, TypeError):  # not seen yet, or a list (unhashable)
                 is_length = check_header(header)
+                exact = exact and type(header) is tuple
             if is_length:
                 has_length = True
+        # a list of tuples, as PEP 3333 asks; other sequences are copied into one
+        self.headers = headers if exact else [(name, value) for name, value in headers]
         self.has_length = has_length
         return self.write
 
@@ -307,7 +313,7 @@ class WsgiResponse:
         req = self.req
         req.conn.start_response(req, self.code, self.line, self.headers, content_length)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: Any) -> None:
         if type(data) is not bytes:
             if not isinstance(data, (bytes, bytearray, memoryview)):
                 raise TypeError(f"WSGI application yielded {type(data).__name__}, not bytes")
@@ -326,7 +332,7 @@ class WsgiResponse:
         left = (req.content_length_out or 0) - req.bytes_sent
         return data if len(data) <= left else data[: max(left, 0)]
 
-    def send_single(self, body: bytes) -> None:
+    def send_single(self, body: Any) -> None:
         """A one-item body: send head and body in one write with an exact Content-Length."""
         if type(body) is not bytes:
             self.write(body)
@@ -500,7 +506,7 @@ class WsgiModule(Module):
             raise HttpError(500, log=False) from None
         environ = self.environ(req, mount)
         response = WsgiResponse(req)
-        result = None
+        result: Any = None  # the app's: any iterable, checked as it is sent
         try:
             result = app(environ, response.start_response)
             if type(result) is list and len(result) == 1:

@@ -101,8 +101,8 @@ class WorkerChild(ThreadedChild):
                         self.count_connection()
                         self.handoff.put(accepted)
                         taken = True
-                if not taken:
-                    idle_workers.release()  # stopping with the token unused
+                if not taken:  # stopping (set by another thread) with the token unused
+                    idle_workers.release()  # type: ignore[unreachable]
         finally:
             poller.close()
             for _ in range(self.conf.threads_per_child):

@@ -1,0 +1,44 @@
+"""Builds the request path's modules as C extensions with mypyc (set MPMD_PURE=1 to skip).
+
+The same source runs as plain Python where a module is not compiled; compiled, the
+request path takes about 40 % fewer instructions (bench/hotpath.py --instructions).
+"""
+
+from __future__ import annotations
+
+import os
+
+from setuptools import setup
+
+# The modules every request runs through; the rest (configuration, control, the parent's
+# maintenance) run once a second or once a start and stay plain Python.
+COMPILED = [
+    "mpmd/http/conditional.py",
+    "mpmd/http/connection.py",
+    "mpmd/http/ranges.py",
+    "mpmd/http/request.py",
+    "mpmd/http/response.py",
+    "mpmd/http/site.py",
+    "mpmd/http/writer.py",
+    "mpmd/modules/alias.py",
+    "mpmd/modules/core.py",
+    "mpmd/modules/dir.py",
+    "mpmd/modules/mime.py",
+    "mpmd/modules/static.py",
+    "mpmd/modules/wsgi.py",
+]
+
+
+def extensions() -> list:
+    if os.environ.get("MPMD_PURE"):
+        return []
+    from mypyc.build import mypycify
+
+    return mypycify(
+        [os.path.join("src", path) for path in COMPILED],
+        opt_level="3",
+        debug_level="1",
+    )
+
+
+setup(ext_modules=extensions())

@@ -13,6 +13,7 @@ from setuptools import setup
 # The modules every request runs through; the rest (configuration, control, the parent's
 # maintenance) run once a second or once a start and stay plain Python.
 COMPILED = [
+    "mpmd/config/server.py",
     "mpmd/http/conditional.py",
     "mpmd/http/connection.py",
     "mpmd/http/ranges.py",

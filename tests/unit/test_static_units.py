@@ -6,7 +6,6 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 import pytest
 
@@ -17,11 +16,7 @@ from mpmd.http.request import fs_path as request_fs_path
 from mpmd.http.site import Site
 from mpmd.log.errorlog import ErrorLog
 from mpmd.modules import alias, autoindex, autoindex_page, mime, static
-from mpmd.modules.core import CoreDir
 from tests.unit.confkit import fail, load
-
-if TYPE_CHECKING:
-    from mpmd.config.server import ServerConfig
 
 SIZE = 100
 
@@ -231,19 +226,13 @@ def test_fs_path_is_the_request_layers_mapping(
     assert static.fs_path(req, filename) == expected
 
 
-def test_server_link_state_is_computed_once_per_server() -> None:
-    class Server:
-        sections: list[object] = []
-        dir_defaults = {"core_module": CoreDir()}
-
-        def __init__(self) -> None:
-            self.derived: dict[str, object] = {}
-
-    server, other = Server(), Server()
-    state = static._links(cast("ServerConfig", server))
+def test_server_link_state_is_computed_once_per_server(tmp_path: Path) -> None:
+    server = load(tmp_path / "one", "").config.main
+    other = load(tmp_path / "two", "").config.main
+    state = static._links(server)
     assert not state.may_forbid
-    assert static._links(cast("ServerConfig", server)) is state  # computed once per server
-    assert static._links(cast("ServerConfig", other)) is not state  # and kept on that server
+    assert static._links(server) is state  # computed once per server
+    assert static._links(other) is not state  # and kept on that server
     assert server.derived == {"static_links": state}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mpmd.http.body import Body
+from mpmd.http.body import EMPTY, Body
 
 BODY = (
     b"".join(b"line %d %s\n" % (i, b"x" * (i * 37 % 300)) for i in range(200))
@@ -154,3 +154,20 @@ def test_body_large_read_is_linear_not_quadratic() -> None:
     piece = b"y" * 4096
     f = body([piece] * 2048)
     assert len(f.read(8 << 20)) == 8 << 20
+
+
+def test_the_shared_empty_input_reads_as_an_empty_body_does() -> None:
+    for reader in (
+        lambda f: f.read(),
+        lambda f: f.read(10),
+        lambda f: f.read(None),
+        lambda f: f.read1(),
+        lambda f: f.readline(),
+        lambda f: f.readline(5),
+        lambda f: f.readlines(),
+        lambda f: list(f),
+        lambda f: f.readable(),
+    ):
+        assert reader(EMPTY) == reader(body([]))
+    EMPTY.close()
+    assert EMPTY.read() == b""  # closing the shared one changes nothing

@@ -126,4 +126,37 @@ class Body:
         """Apps may close wsgi.input; the connection still owns the socket."""
 
 
-__all__ = ["Body"]
+class EmptyBody:
+    """``wsgi.input`` of a request with no body left to read (most GETs): one shared,
+    stateless instance, ``EMPTY``, rather than a ``Body`` made per request."""
+
+    __slots__ = ()
+
+    def read(self, size: int | None = -1) -> bytes:
+        return b""
+
+    def read1(self, size: int = -1) -> bytes:
+        return b""
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return b""
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return []
+
+    def __iter__(self) -> EmptyBody:
+        return self
+
+    def __next__(self) -> bytes:
+        raise StopIteration
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """Apps may close wsgi.input; there is nothing to close."""
+
+
+EMPTY = EmptyBody()
+
+__all__ = ["EMPTY", "Body", "EmptyBody"]

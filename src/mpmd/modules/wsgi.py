@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import MIDDLE, SERVER_ONLY, SERVER_VHOST, Module, Syntax, directive
-from mpmd.http.body import Body
+from mpmd.http.body import EMPTY, Body
 from mpmd.http.errors import HttpError
 from mpmd.http.response import wsgi_status_line
 from mpmd.log.levels import ERROR
@@ -467,7 +467,8 @@ class WsgiModule(Module):
         environ["SERVER_PROTOCOL"] = req.version
         environ["REMOTE_ADDR"] = conn.client_ip
         environ["REMOTE_PORT"] = str(conn.client_port)
-        environ["wsgi.input"] = Body(req)
+        # the body, or when all of it has arrived and it is empty, the one shared empty input
+        environ["wsgi.input"] = EMPTY if req.body_done and not req.body_chunks else Body(req)
         environ["wsgi.errors"] = ErrorStream(req)
         keys = _header_keys
         for name, value in req.header_list:

@@ -524,7 +524,8 @@ class WsgiModule(Module):
                 response.send_single(b"")
             req.conn.end_response(req)
         finally:
-            close = getattr(result, "close", None)
+            # (a list has no close: asking would build and drop an AttributeError)
+            close = None if type(result) is list else getattr(result, "close", None)
             if close is not None:
                 close()
             environ["wsgi.errors"].flush()

@@ -1,7 +1,7 @@
 """Builds the request path's modules as C extensions with mypyc (set MPMD_PURE=1 to skip).
 
 The same source runs as plain Python where a module is not compiled; compiled, the
-request path takes about 40 % fewer instructions (bench/hotpath.py --instructions).
+request path takes 40-45 % fewer instructions (bench/hotpath.py --instructions).
 """
 
 from __future__ import annotations

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
 import timeit
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 SRC = Path(__file__).resolve().parent.parent / "src"
@@ -90,7 +90,10 @@ def scoreboard_cost(calls: int = 20_000) -> tuple[float, float]:
 def access_log_cost(calls: int = 10_000) -> float:
     """µs per combined-format line, through log_config's log_transaction hook."""
     from mpmd.config.loader import read_config
+    from mpmd.http.connection import Connection
     from mpmd.http.request import Request
+    from mpmd.http.site import Site
+    from mpmd.log.errorlog import ErrorLog
     from mpmd.modules import builtin_modules
 
     tmp = tempfile.mkdtemp(prefix="mpmd-bench-log-")
@@ -107,17 +110,14 @@ def access_log_cost(calls: int = 10_000) -> float:
         )
         module = config.modules.by_name["log_config_module"]
         module.post_config(config)
+        # a real connection on a loopback pair (the request path is compiled: it takes no
+        # stand-ins), from the client address the line shows
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            client = socket.create_connection(listener.getsockname(), timeout=5)
+            server_side, _ = listener.accept()
         try:
-            conn = SimpleNamespace(
-                site=SimpleNamespace(main=config.main),
-                server=config.main,
-                client_ip="127.0.0.1",
-                client_port=40000,
-                local_ip="127.0.0.1",
-                local_port=8080,
-                requests=1,
-            )
-            req = Request(conn, time.time(), time.perf_counter())  # type: ignore[arg-type]
+            conn = Connection(server_side, ("127.0.0.1", 40000), Site(config, ErrorLog(2)))
+            req = Request(conn, time.time(), time.perf_counter())
             req.method, req.target, req.path = "GET", "/", "/"
             req.header_list = [(b"Host", b"127.0.0.1:8080")]
             req.status, req.bytes_sent = 200, 13
@@ -130,6 +130,8 @@ def access_log_cost(calls: int = 10_000) -> float:
             return best("log(req)", {"log": log, "req": req}, calls)
         finally:
             module.close()
+            server_side.close()
+            client.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -285,6 +285,13 @@ def str_after_bytes_app(environ: Environ, start_response: StartResponse) -> Iter
     yield "then a str"
 
 
+def loose_headers_app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+    """Headers not as PEP 3333's list of tuples: a generator of lists (servers accept it)."""
+    loose: Any = (list(pair) for pair in [*TEXT, ("X-Loose", "yes"), ("Content-Length", "5")])
+    start_response("200 OK", loose)
+    return [b"loose"]
+
+
 def connection_close_app(environ: Environ, start_response: StartResponse) -> list[bytes]:
     start_response("200 OK", [*TEXT, ("Connection", "close")])
     return [b"bye"]

@@ -49,6 +49,7 @@ MOUNTS = [
     "WSGIApp /raise wsgi_apps:raise_before_start",
     "WSGIApp /str-body wsgi_apps:str_body_app",
     "WSGIApp /str-after-bytes wsgi_apps:str_after_bytes_app",
+    "WSGIApp /loose-headers wsgi_apps:loose_headers_app",
     "WSGIApp /connection-close wsgi_apps:connection_close_app",
     "WSGIApp /overlong-list wsgi_apps:overlong_list_app",
     "WSGIApp /overlong-generator wsgi_apps:overlong_generator_app",
@@ -714,6 +715,14 @@ def test_str_after_bytes_cuts_the_response_and_the_server_lives(server: Server) 
     assert b"bytes first, " in raw
     assert not raw.endswith(b"0\r\n\r\n")
     assert request(server, "/single").status == 200
+
+
+def test_headers_given_as_a_generator_of_lists_are_sent(server: Server) -> None:
+    reply = request(server, "/loose-headers")
+    assert reply.status == 200
+    assert reply.headers["X-Loose"] == "yes"
+    assert reply.headers["Content-Length"] == "5"
+    assert reply.body == b"loose"
 
 
 def test_connection_close_from_the_app_closes_the_connection(server: Server) -> None:

@@ -290,8 +290,10 @@ class WsgiResponse:
             raise ValueError(f"Invalid status line from WSGI application: {status!r}")
         self.code, self.line = _statuses.get(status) or check_status(status)
         self.status = status
+        if type(headers) is not list:
+            headers = list(headers)  # PEP 3333 asks for a list: take any iterable, once
         has_length = False
-        exact = type(headers) is list
+        exact = True
         checked = _checked
         header: Any
         for header in headers:
@@ -302,7 +304,7 @@ class WsgiResponse:
                 exact = exact and type(header) is tuple
             if is_length:
                 has_length = True
-        # a list of tuples, as PEP 3333 asks; other sequences are copied into one
+        # a list of tuples, as PEP 3333 asks: one with lists in it is copied
         self.headers = headers if exact else [(name, value) for name, value in headers]
         self.has_length = has_length
         return self.write

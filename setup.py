@@ -11,7 +11,11 @@ import os
 from setuptools import setup
 
 # The modules every request runs through; the rest (configuration, control, the parent's
-# maintenance) run once a second or once a start and stay plain Python.
+# maintenance, the MPM loops) stay plain Python. Per request but left out for now:
+# authz_core, log_config and log/accesslog* (their unit tests drive them with stand-in
+# requests, which compiled code refuses), http/body.py (wsgi.input, which apps call), and
+# the MPMs (worker and winnt subclass threaded: an interpreted class cannot subclass a
+# compiled one).
 COMPILED = [
     "mpmd/config/server.py",
     "mpmd/http/conditional.py",

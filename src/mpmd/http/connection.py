@@ -262,14 +262,12 @@ class Connection(ResponseWriter):
         self.ready.append(req)
 
     def _split_target(self, req: Request, target: str) -> None:
-        if target[:1] == "/":
+        if target.startswith("/"):
             uri, _, query = target.partition("?")
             if "%" not in uri and "/." not in uri and "//" not in uri and "#" not in target:
                 req.uri = req.path = uri  # nothing to decode or normalise: the usual case
                 req.query = query
                 return
-        if target.startswith("/"):
-            uri, _, query = target.partition("?")
         elif target == "*" and req.method == "OPTIONS":
             uri, query = "*", ""
         elif "://" in target[:8] and target.split("://", 1)[0].lower() in ("http", "https"):

@@ -343,8 +343,7 @@ class WsgiResponse:
         if self.has_length:  # the app's own Content-Length is the one that goes out
             if not req.head_sent:
                 self._start(None)
-            if len(body) > (req.content_length_out or 0) - req.bytes_sent:
-                body = self._clip(body)
+            body = self._clip(body)
         elif not req.head_sent:
             self._start(len(body))
         if body and not req.no_body:
@@ -422,8 +421,7 @@ class WsgiModule(Module):
             return None
         path = req.path
         for mount in mounts:
-            p = mount.prefix  # Mount.matches, inline: this runs for every request
-            if not p or path == p or path.startswith(p + "/"):
+            if mount.matches(path):
                 req.handler = HANDLER
                 req.notes["wsgi_mount"] = mount
                 req.path_info = path[len(mount.prefix) :]
@@ -472,9 +470,8 @@ class WsgiModule(Module):
         # the body, or when all of it has arrived and it is empty, the one shared empty input
         environ["wsgi.input"] = EMPTY if req.body_done and not req.body_chunks else Body(req)
         environ["wsgi.errors"] = ErrorStream(req)
-        keys = _header_keys
         for name, value in req.header_list:
-            key = keys.get(name) or environ_key(name)
+            key = environ_key(name)
             if key is None:
                 continue
             text = value.decode("latin-1")

@@ -18,9 +18,10 @@ import calendar
 import re
 from collections.abc import Mapping
 from email.utils import formatdate, parsedate_tz
+from typing import Final
 
-_ETAG_RE = re.compile(r'\s*(W/)?("[^"]*")\s*(?:,|$)')
-_MONTHS = {
+_ETAG_RE: Final = re.compile(r'\s*(W/)?("[^"]*")\s*(?:,|$)')
+_MONTHS: Final = {
     m: i
     for i, m in enumerate(
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
@@ -31,8 +32,8 @@ _MONTHS = {
 # ----------------------------------------------------------------------------
 # HTTP-dates
 
-_date_cache: dict[int, str] = {}
-_parsed_dates: dict[str, int | None] = {}
+_date_cache: Final[dict[int, str]] = {}
+_parsed_dates: Final[dict[str, int | None]] = {}
 
 
 def http_date(seconds: int) -> str:

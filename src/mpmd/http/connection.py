@@ -22,7 +22,7 @@ import re
 import socket
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import unquote_to_bytes
 
 import httptools
@@ -35,23 +35,29 @@ from mpmd.net.listeners import timeval
 if TYPE_CHECKING:
     from mpmd.http.site import Site
 
-RECV_SIZE = 65536
-SPIN_TRIES = 32  # about 40 us of polling for the next keep-alive request
-SPIN_WINDOW = 0.0002  # seconds: a client this quick is worth polling for
-LINGER_SECONDS = 2.0  # httpd's SECONDS_TO_LINGER
-DRAIN_LIMIT = 1 << 20  # unread body bytes we discard to keep a connection alive
-METHOD_TOKEN = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}) ")  # RFC 9110 5.6.2 token
+# bound once: compiled, ``time.time()`` is a module attribute lookup on every call
+_now: Final = time.time
+_perf_counter: Final = time.perf_counter
+_MSG_DONTWAIT: Final = socket.MSG_DONTWAIT
+RECV_SIZE: Final = 65536
+SPIN_TRIES: Final = 32  # about 40 us of polling for the next keep-alive request
+SPIN_WINDOW: Final = 0.0002  # seconds: a client this quick is worth polling for
+LINGER_SECONDS: Final = 2.0  # httpd's SECONDS_TO_LINGER
+DRAIN_LIMIT: Final = 1 << 20  # unread body bytes we discard to keep a connection alive
+METHOD_TOKEN: Final = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]{1,32}) ")  # RFC 9110 5.6.2 token
 
 
 # RFC 9110 section 7.2: Host = uri-host [ ":" port ]; an empty Host is allowed (RFC 9112 section 3.2)
-_VALID_HOST = re.compile(rb"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?$")
+_VALID_HOST: Final = re.compile(
+    rb"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~!$&'()*+,;=%-]*)(?::[0-9]*)?$"
+)
 
 
-_FRAMING_HEADERS = frozenset(
+_FRAMING_HEADERS: Final = frozenset(
     {b"host", b"content-length", b"transfer-encoding", b"connection", b"expect"}
 )
-_METHOD_NAMES: dict[bytes, str] = {}
-_VERSIONS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
+_METHOD_NAMES: Final[dict[bytes, str]] = {}
+_VERSIONS: Final = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 
 
 class ParseAbort(Exception):
@@ -158,7 +164,7 @@ class Connection(ResponseWriter):
     # httptools callbacks (a request head is built here)
 
     def on_message_begin(self) -> None:
-        self.cur = Request(self, time.time(), time.perf_counter())
+        self.cur = Request(self, _now(), _perf_counter())
         self.head_pending = True
         self.url_parts = []
         self.host_seen = False
@@ -350,7 +356,7 @@ class Connection(ResponseWriter):
         recv = self.sock.recv
         for _ in range(SPIN_TRIES):
             try:
-                return recv(RECV_SIZE, socket.MSG_DONTWAIT)
+                return recv(RECV_SIZE, _MSG_DONTWAIT)
             except BlockingIOError:
                 continue
             except OSError:
@@ -450,7 +456,7 @@ class Connection(ResponseWriter):
         status, note = self.error
         req = self.cur
         if req is None or req in self.ready:
-            req = Request(self, time.time(), time.perf_counter())
+            req = Request(self, _now(), _perf_counter())
         if not req.method and self.url_parts:  # llhttp's method is valid only once a URL began
             try:
                 req.method = self.parser.get_method().decode("ascii")
@@ -556,7 +562,7 @@ class Connection(ResponseWriter):
         """
         try:
             try:
-                data: bytes | None = self.sock.recv(RECV_SIZE, socket.MSG_DONTWAIT)
+                data: bytes | None = self.sock.recv(RECV_SIZE, _MSG_DONTWAIT)
             except (BlockingIOError, InterruptedError):
                 data = None
             except OSError:
@@ -593,7 +599,7 @@ class Connection(ResponseWriter):
         """Until when ``serve_available``'s wait may last (``time.time()`` clock)."""
         if self.head_pending or self.requests == 0:
             return self._head_deadline()
-        return time.time() + self.server.keep_alive_timeout
+        return _now() + self.server.keep_alive_timeout
 
     @property
     def keep_alive_wait(self) -> bool:

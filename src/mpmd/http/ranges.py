@@ -14,9 +14,9 @@ whether a Range applies at all (GET only, If-Range), is
 from __future__ import annotations
 
 import secrets
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
-MAX_RANGES = 200  # httpd's MaxRanges default: more ranges than this get the whole file
+MAX_RANGES: Final = 200  # httpd's MaxRanges default: more ranges than this get the whole file
 
 
 def parse_ranges(value: str, size: int) -> list[tuple[int, int]] | None:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 class Request:
     __slots__ = (
         "_headers_in",
+        "_request_line",
         "body_chunks",
         "body_done",
         "body_limit",
@@ -79,6 +80,7 @@ class Request:
         self.http_minor: int = 1
         self.header_list: list[tuple[bytes, bytes]] = []
         self._headers_in: dict[str, str] | None = None
+        self._request_line: str | None = None
         self.start_time: float = start_time
         self.start_perf: float = start_perf
         self.end_perf: float = 0.0
@@ -131,9 +133,16 @@ class Request:
 
     @property
     def request_line(self) -> str:
-        if not self.method:
-            return ""
-        return f"{self.method} {self.target} {self.version}"
+        """The request line as received (httpd's ``the_request``), built once it is known.
+
+        The scoreboard and the access log both show it, on every request.
+        """
+        line = self._request_line
+        if line is None:
+            if not self.method:
+                return ""
+            line = self._request_line = f"{self.method} {self.target} {self.version}"
+        return line
 
     @property
     def host(self) -> str:

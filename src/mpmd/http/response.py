@@ -7,14 +7,16 @@ import platform
 import time
 from email.utils import formatdate
 from http import HTTPStatus
+from typing import Final
 
 import mpmd
 
-REASONS: dict[int, str] = {s.value: s.phrase for s in HTTPStatus}
+_now: Final = time.time  # compiled, one module lookup less per call
+REASONS: Final[dict[int, str]] = {s.value: s.phrase for s in HTTPStatus}
 REASONS[413] = "Request Entity Too Large"  # httpd's wording
 REASONS[414] = "Request-URI Too Long"
 
-_status_lines: dict[int, bytes] = {}
+_status_lines: Final[dict[int, bytes]] = {}
 
 
 def status_line(status: int) -> bytes:
@@ -40,14 +42,14 @@ class DateCache:
         self._header = b""
 
     def header(self) -> bytes:
-        now = int(time.time())
+        now = int(_now())
         if now != self._second:
             self._second = now
             self._header = b"Date: " + formatdate(now, usegmt=True).encode() + b"\r\n"
         return self._header
 
 
-date_cache = DateCache()
+date_cache: Final = DateCache()
 
 
 def server_banner(tokens: str) -> str:

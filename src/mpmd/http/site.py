@@ -12,7 +12,7 @@ import html
 import time
 import traceback
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from mpmd.http.errors import DROPS_CONNECTION, BodyError, ClientGone, HttpError
 from mpmd.http.request import Request
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from mpmd.config.server import Config, ServerConfig
     from mpmd.log.errorlog import ErrorLog
 
-HTML = "text/html; charset=iso-8859-1"
+_perf_counter: Final = time.perf_counter  # compiled, one module lookup less per call
+HTML: Final = "text/html; charset=iso-8859-1"
 
 
 def serving(config: Config, hook: str) -> list[Callable[..., Any]]:
@@ -116,7 +117,7 @@ class Site:
             self.log_exception(
                 "MP00004: error while sending an error response", req.conn.client_label
             )
-        req.end_perf = time.perf_counter()
+        req.end_perf = _perf_counter()
         for log_transaction in self.loggers:
             try:
                 log_transaction(req)

@@ -18,7 +18,7 @@ to every write of every request.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from mpmd.http.errors import DROPS_CONNECTION, ClientGone, HttpError
 from mpmd.http.response import date_cache, status_line
@@ -29,15 +29,15 @@ if TYPE_CHECKING:
     from mpmd.http.request import Request
     from mpmd.http.site import Site
 
-SMALL_FILE = 16384  # files up to this size go out with the head in one write
+SMALL_FILE: Final = 16384  # files up to this size go out with the head in one write
 # A handler's (name, value) -> its line on the wire, for the headers copied as they
 # are: an app sends the same few on every response. Cleared when full.
-_lines: dict[tuple[str, str], bytes] = {}
-CACHED_LINES = 512
-CACHED_LINE = 256  # bytes: longer lines (cookies, CSP) are rarely sent twice
+_lines: Final[dict[tuple[str, str], bytes]] = {}
+CACHED_LINES: Final = 512
+CACHED_LINE: Final = 256  # bytes: longer lines (cookies, CSP) are rarely sent twice
 # Headers the server writes itself: hop-by-hop ones (RFC 9110 section 7.6.1), and
 # Date and Server, which httpd's basic_http_header sets whatever the handler said.
-SERVER_OWNED = frozenset(
+SERVER_OWNED: Final = frozenset(
     {
         "date",
         "server",

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from mpmd.http.request import Request
@@ -34,7 +34,7 @@ Factory = Callable[[str, bool], "Field | str"]  # (argument, want_orig) -> a fie
 # ----------------------------------------------------------------------------
 # Escaping (httpd's ap_escape_logitem)
 
-_ESCAPES: dict[int, str] = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0x100))}
+_ESCAPES: Final[dict[int, str]] = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0x100))}
 _ESCAPES.update({8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 13: "\\r", 0x22: '\\"', 0x5C: "\\\\"})
 
 
@@ -394,12 +394,18 @@ def _status(arg: str, want_orig: bool) -> Field | str:
     return _original_status if want_orig else _final_status
 
 
-_client_ip: Field = attrgetter("conn.client_ip")
+def _client_ip(req: Request) -> str:
+    return req.conn.client_ip
+
+
+def _local_ip(req: Request) -> str:
+    return req.conn.local_ip
+
 
 # letter -> (factory, httpd's want_orig default for it)
 FORMATS: dict[str, tuple[Factory, bool]] = {
     "a": (_fixed(_client_ip), False),
-    "A": (_fixed(attrgetter("conn.local_ip")), False),
+    "A": (_fixed(_local_ip), False),
     "b": (_fixed(_bytes_clf), False),
     "B": (_fixed(lambda req: str(req.bytes_sent)), False),
     "C": (_cookie, False),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
 
 from mpmd.config.registry import ANYWHERE, FIRST, SERVER_VHOST, Module, Syntax, directive
@@ -38,9 +38,9 @@ if TYPE_CHECKING:
     from mpmd.config.server import Config, ServerConfig
     from mpmd.http.request import Request
 
-REDIRECT_KEYWORDS = {"permanent": 301, "temp": 302, "seeother": 303, "gone": 410}
-_HOST_OK = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$")
-_PATH_SAFE = "$-_.+!*'(),:@&=/~"  # httpd's ap_os_escape_path leaves these alone
+REDIRECT_KEYWORDS: Final = {"permanent": 301, "temp": 302, "seeother": 303, "gone": 410}
+_HOST_OK: Final = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$")
+_PATH_SAFE: Final = "$-_.+!*'(),:@&=/~"  # httpd's ap_os_escape_path leaves these alone
 
 
 @dataclass(eq=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from mpmd.config.errors import ConfigError
 from mpmd.config.parser import split_args
@@ -42,15 +42,15 @@ if TYPE_CHECKING:
     from mpmd.http.request import Request
 
 # Options bits (Apache's OPT_*)
-OPT_INDEXES = 1
-OPT_INCLUDES = 2
-OPT_SYM_LINKS = 4
-OPT_EXECCGI = 8
-OPT_INC_NOEXEC = 32
-OPT_SYM_OWNER = 64
-OPT_MULTI = 128
-OPT_ALL = OPT_INDEXES | OPT_INCLUDES | OPT_SYM_LINKS | OPT_EXECCGI
-OPTION_NAMES = {
+OPT_INDEXES: Final = 1
+OPT_INCLUDES: Final = 2
+OPT_SYM_LINKS: Final = 4
+OPT_EXECCGI: Final = 8
+OPT_INC_NOEXEC: Final = 32
+OPT_SYM_OWNER: Final = 64
+OPT_MULTI: Final = 128
+OPT_ALL: Final = OPT_INDEXES | OPT_INCLUDES | OPT_SYM_LINKS | OPT_EXECCGI
+OPTION_NAMES: Final = {
     "indexes": OPT_INDEXES,
     "includes": OPT_INCLUDES,
     "includesnoexec": OPT_INC_NOEXEC,
@@ -61,7 +61,7 @@ OPTION_NAMES = {
     "all": OPT_ALL,
 }
 
-DEFAULT_LIMIT_REQUEST_BODY = 1 << 30  # 1 GiB, httpd 2.4.54+
+DEFAULT_LIMIT_REQUEST_BODY: Final = 1 << 30  # 1 GiB, httpd 2.4.54+
 
 
 @dataclass

@@ -17,7 +17,7 @@ from __future__ import annotations
 import errno
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from mpmd.config.errors import ConfigError
 from mpmd.config.registry import SERVER_ONLY, SERVER_VHOST, Module, Syntax, directive, parse_flag
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from mpmd.config.server import Config
     from mpmd.http.request import Request
 
-MODULE = "log_config_module"
-CLF = '%h %l %u %t "%r" %>s %b'  # httpd's DEFAULT_LOG_FORMAT, TransferLog's fallback
+MODULE: Final = "log_config_module"
+CLF: Final = '%h %l %u %t "%r" %>s %b'  # httpd's DEFAULT_LOG_FORMAT, TransferLog's fallback
 
 
 # ----------------------------------------------------------------------------

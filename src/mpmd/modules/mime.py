@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from mpmd.config.registry import ANYWHERE, SERVER_ONLY, Module, Syntax, directive
 
@@ -46,7 +46,7 @@ def default_types_file() -> str:
     return SYSTEM_TYPES if os.path.isfile(SYSTEM_TYPES) else BUNDLED_TYPES
 
 
-_types_cache: dict[tuple[str, float], dict[str, str]] = {}
+_types_cache: Final[dict[tuple[str, float], dict[str, str]]] = {}
 
 
 def read_types(path: str) -> dict[str, str]:

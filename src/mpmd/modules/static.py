@@ -35,7 +35,7 @@ import errno
 import os
 import stat
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from mpmd.http.conditional import (
     evaluate_preconditions,
@@ -53,18 +53,18 @@ if TYPE_CHECKING:
     from mpmd.http.request import Request
 
 # core's Options bits (core.OPT_*); core imports this module, so no import back
-OPT_INDEXES = 1
-OPT_SYM_LINKS = 4
-OPT_SYM_OWNER = 64
-_LINK_BITS = OPT_SYM_LINKS | OPT_SYM_OWNER
+OPT_INDEXES: Final = 1
+OPT_SYM_LINKS: Final = 4
+OPT_SYM_OWNER: Final = 64
+_LINK_BITS: Final = OPT_SYM_LINKS | OPT_SYM_OWNER
 
-ALLOW = "GET,HEAD,POST,OPTIONS"
-READ_CHUNK = 65536  # EnableSendfile Off: read and write in pieces of this size
-SMALL_PIECE = 16384  # multipart pieces up to this size are read and batched into one write
-DIR_MAGIC_TYPE = "httpd/unix-directory"
+ALLOW: Final = "GET,HEAD,POST,OPTIONS"
+READ_CHUNK: Final = 65536  # EnableSendfile Off: read and write in pieces of this size
+SMALL_PIECE: Final = 16384  # multipart pieces up to this size are read and batched into one write
+DIR_MAGIC_TYPE: Final = "httpd/unix-directory"
 
 # O_NONBLOCK: opening a FIFO must not hang the worker (it is then refused as not a regular file)
-_OPEN_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
+_OPEN_FLAGS: Final = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY
 
 
 # ----------------------------------------------------------------------------
@@ -338,7 +338,7 @@ def _walk(req: Request, path: str) -> tuple[os.stat_result | None, bool]:
 
 
 # (st_mtime_ns, st_size, st_ino, FileETag parts) -> the quoted tag without "W/"
-_etags: dict[tuple[int, int, int, tuple[str, ...]], str] = {}
+_etags: Final[dict[tuple[int, int, int, tuple[str, ...]], str]] = {}
 
 
 def make_etag(st: os.stat_result, parts: tuple[str, ...], request_time: float) -> str | None:
@@ -372,7 +372,7 @@ def make_etag(st: os.stat_result, parts: tuple[str, ...], request_time: float) -
 # The handler
 
 # The request headers that can change the answer (preconditions, ranges), lower-cased.
-_CONDITIONAL_HEADERS = frozenset(
+_CONDITIONAL_HEADERS: Final = frozenset(
     (
         b"if-match",
         b"if-none-match",
@@ -382,8 +382,8 @@ _CONDITIONAL_HEADERS = frozenset(
         b"if-range",
     )
 )
-_CONDITIONAL_LENGTHS = frozenset(len(name) for name in _CONDITIONAL_HEADERS)
-_NO_HEADERS: Mapping[str, str] = {}  # never written to
+_CONDITIONAL_LENGTHS: Final = frozenset(len(name) for name in _CONDITIONAL_HEADERS)
+_NO_HEADERS: Final[Mapping[str, str]] = {}  # never written to
 
 
 def _asks_conditionally(header_list: list[tuple[bytes, bytes]]) -> bool:

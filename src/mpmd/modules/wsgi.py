@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from mpmd.config.registry import MIDDLE, SERVER_ONLY, SERVER_VHOST, Module, Syntax, directive
 from mpmd.http.body import EMPTY, Body
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from mpmd.http.request import Request
 
 WsgiApp = Callable[..., Iterable[bytes]]
-HANDLER = "wsgi-script"
+HANDLER: Final = "wsgi-script"
 
 
 @dataclass(eq=False)
@@ -184,7 +184,7 @@ class FileWrapper:
         raise StopIteration
 
 
-_header_keys: dict[bytes, str | None] = {}
+_header_keys: Final[dict[bytes, str | None]] = {}
 
 
 def environ_key(name: bytes) -> str | None:
@@ -205,9 +205,9 @@ def environ_key(name: bytes) -> str | None:
 
 # Statuses and headers an app sent before, already checked: apps send the same
 # few on every response. Cleared when full.
-_statuses: dict[str, tuple[int, bytes]] = {}  # "200 OK" -> (200, its status line)
-_checked: dict[tuple[str, str], bool] = {}  # a valid header -> is it Content-Length?
-CHECKED_LIMIT = 512
+_statuses: Final[dict[str, tuple[int, bytes]]] = {}  # "200 OK" -> (200, its status line)
+_checked: Final[dict[tuple[str, str], bool]] = {}  # a valid header -> is it Content-Length?
+CHECKED_LIMIT: Final = 512
 
 
 def check_status(status: str) -> tuple[int, bytes]:
@@ -243,7 +243,7 @@ def check_header(header: Any) -> bool:
     return is_length
 
 
-_hosts: dict[str, tuple[str, str]] = {}
+_hosts: Final[dict[str, tuple[str, str]]] = {}
 
 
 def split_host(host: str) -> tuple[str, str]:

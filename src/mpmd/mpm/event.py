@@ -54,7 +54,7 @@ from mpmd.net.listeners import INHERITS_OPTIONS, accept
 if TYPE_CHECKING:
     from mpmd.config.server import Config
     from mpmd.mpm.base import Parent
-    from mpmd.mpm.scoreboard import WorkerHandle
+    from mpmd.mpm.scoreboard_handle import WorkerHandle
 
 ARMED = select.EPOLLIN | select.EPOLLONESHOT
 LISTENING = select.EPOLLIN | select.EPOLLEXCLUSIVE
@@ -165,8 +165,7 @@ class EventChild(ThreadedChild):
     # -- serving ---------------------------------------------------------------------
     def _serve(self, fd: int, conn: Connection, handle: WorkerHandle, first: bool = False) -> None:
         conn.slot = handle
-        slot = handle.slot
-        slot.status = b"R"
+        handle.set_state(b"R")
         if conn.serve_available():
             conn.deadline = conn.wait_deadline()
             self._arm(self.waiting, fd, conn, first)
@@ -174,7 +173,7 @@ class EventChild(ThreadedChild):
             self._linger(fd, conn, first)
         else:
             self.conns.pop(fd, None)
-        slot.status = b"_"
+        handle.set_state(b"_")
         if not self.listening and not self.stopping and not self.above_limit():
             self._enable_listeners()
 

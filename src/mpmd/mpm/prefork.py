@@ -180,7 +180,6 @@ def child_main(parent: Parent, slot: int) -> None:
         site.log(3, f"AH00050: Couldn't create child process: {message}")
 
     scoreboard = parent.scoreboard
-    worker = scoreboard.worker(slot, 0)
     handle = site.slot = scoreboard.handle(slot, 0)
     site.poll_keepalive = False  # many processes share few CPUs: sleep, don't poll
 
@@ -226,7 +225,7 @@ def child_main(parent: Parent, slot: int) -> None:
                 accepted = accept(listeners[fd], log_accept_error)
                 if accepted is None:
                     continue
-                worker.status = b"R"
+                handle.set_state(b"R")
                 Connection(*accepted, site, inherited=INHERITS_OPTIONS).serve()
                 handle.idle()
                 served += 1

@@ -3,11 +3,13 @@
 One table per server, sized ``ServerLimit x ThreadLimit`` once, by the parent,
 before any child exists. The parent reads it for spare maintenance, mod_status
 renders it, the advisor measures it. It owns the layout of that memory,
-creating and attaching it, the parent's slot management, the rules for who
-writes what, and each serving thread's hot path (``WorkerHandle``); it knows
-nothing of HTTP or of any MPM. Reading the table as plain values (a
-snapshot, the counts, the totals, the ``Scoreboard:`` letters) belongs to
-``scoreboard_view.py``: the ``Scoreboard`` methods of those names call it.
+creating and attaching it, the parent's slot management and the rules for who
+writes what; it knows nothing of HTTP or of any MPM. Each serving thread's
+hot path, the ``WorkerHandle`` that ``Scoreboard.handle`` makes, is
+``scoreboard_handle.py`` (compiled with the request path). Reading the table
+as plain values (a snapshot, the counts, the totals, the ``Scoreboard:``
+letters) belongs to ``scoreboard_view.py``: the ``Scoreboard`` methods of
+those names call it.
 
 Mechanism: a file mapped with ``mmap`` (``MAP_SHARED``), in ``/dev/shm`` when
 it exists (memory, never disk), else the temp dir. A forked child keeps using
@@ -73,37 +75,23 @@ U+00FF is stored as a ``\\uXXXX`` escape (which a cut may shorten). Readers get
 str decoded as latin-1: escaping for HTML or for a log is the renderer's job,
 as ``ap_escape_logitem`` is mod_status's.
 
-Cost, measured with ``timeit`` (Python 3.11, the 2-core dev machine, best of
-7 runs of 200,000): ``begin_request`` + ``end_request`` ≈ 0.89 µs per request
-(0.33 + 0.56); the same run of the code before the request counters measured
-0.69 (0.32 + 0.37), so they cost ≈ 0.2 µs: a table lookup for the status's
-row, a ``bisect`` for the bucket, a memoryview item increment, and a
-comparison of the stop time that calls ``record_times`` once a second (0.65
-and 0.86 on a quieter machine); add ``idle()`` (0.35 µs) when the
-connection closes after the request; ``set_state`` ≈ 0.065 µs (a raw
-``slot.status = b"R"`` 0.04 µs); ``record_times`` ≈ 0.57 µs (the read side's
-costs are ``scoreboard_view``'s). The hot path writes through
-``struct.pack_into`` on the mmap, one call for begin and one for end (a
-prototype setting ctypes fields one by one, nine counters, measured 0.37 +
-0.89 µs). ``end_request`` reads the counters back from the slot rather than
-keeping copies in the handle (≈ 0.08 µs more), so a raw
-``slot.access_count += 1`` and the handle never disagree.
+The hot path's cost is ``scoreboard_handle.py``'s to say; the read side's
+is ``scoreboard_view``'s.
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import ctypes
 import mmap
 import os
 import struct
 import tempfile
-import threading
 import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from mpmd.mpm.scoreboard_handle import WorkerHandle
     from mpmd.mpm.scoreboard_view import Counts, RequestCounters, Snapshot, Totals
 
 # Apache's worker states (SERVER_* in scoreboard.h), one byte each in the slot.
@@ -298,14 +286,14 @@ PROCESS_SIZE = ctypes.sizeof(ProcessScore)
 
 # The hot path's views of WorkerScore: one pack_into per call instead of a
 # ctypes attribute per field (checked against the ctypes offsets below).
-_END = struct.Struct("@4Q2dc")  # access_count .. status
-_BEGIN = struct.Struct("@c7xd128s")  # status, (padding), start_time, request
-_COUNTS = struct.Struct("@3Q")  # access_count, bytes_served, total_duration_us
-_SERVED = struct.Struct("@2Q")  # access_count, bytes_served
-_IDLE = struct.Struct("@dc")  # last_used, status
-_CLIENT = struct.Struct("48s")
-_VHOST = struct.Struct("48s")
-_PROTOCOL = struct.Struct("16s")
+END_VIEW = struct.Struct("@4Q2dc")  # access_count .. status
+BEGIN_VIEW = struct.Struct("@c7xd128s")  # status, (padding), start_time, request
+COUNTS_VIEW = struct.Struct("@3Q")  # access_count, bytes_served, total_duration_us
+SERVED_VIEW = struct.Struct("@2Q")  # access_count, bytes_served
+IDLE_VIEW = struct.Struct("@dc")  # last_used, status
+CLIENT_VIEW = struct.Struct("48s")
+VHOST_VIEW = struct.Struct("48s")
+PROTOCOL_VIEW = struct.Struct("16s")
 
 
 def _offset(name: str) -> int:
@@ -313,13 +301,13 @@ def _offset(name: str) -> int:
     return offset
 
 
-_STATUS_OFFSET = _offset("status")
-_LAST_USED_OFFSET = _offset("last_used")
-_CLIENT_OFFSET = _offset("client")
-_VHOST_OFFSET = _offset("vhost")
-_PROTOCOL_OFFSET = _offset("protocol")
-_CONN_BASE_OFFSET = _offset("conn_access_base")
-# the request counters, as an index into a slot's 8-byte words (WorkerHandle._words)
+STATUS_OFFSET = _offset("status")
+LAST_USED_OFFSET = _offset("last_used")
+CLIENT_OFFSET = _offset("client")
+VHOST_OFFSET = _offset("vhost")
+PROTOCOL_OFFSET = _offset("protocol")
+CONN_BASE_OFFSET = _offset("conn_access_base")
+# the request counters, as an index into a slot's 8-byte words (the handle's word view)
 REQUESTS_WORD = _offset("requests") // 8
 # Whole slots as scoreboard_view reads them (iter_unpack over a copy), in
 # ctypes field order; "@" aligns as ctypes does (checked below).
@@ -327,23 +315,6 @@ REQUESTS_WORD = _offset("requests") // 8
 # bytes): ``scoreboard_view.request_counters`` sums them over a word view.
 WORKER_ROW = struct.Struct(f"@4Q2dcd128s48s48s16s4Q2dQ2i2d{8 * len(STATUS_CLASSES) * BUCKETS}x")
 PROCESS_ROW = struct.Struct("@3i2B6Id16x")
-# bound once: a method lookup per call is a measurable share of the hot path
-_pack_end = _END.pack_into
-_pack_begin = _BEGIN.pack_into
-_unpack_counts = _COUNTS.unpack_from
-_unpack_served = _SERVED.unpack_from
-_pack_served = _SERVED.pack_into
-_pack_idle = _IDLE.pack_into
-_pack_client = _CLIENT.pack_into
-_pack_vhost = _VHOST.pack_into
-_pack_protocol = _PROTOCOL.pack_into
-_now = time.time
-_bucket = bisect.bisect_left  # "le": a duration equal to a bound counts in that bucket
-_BOUNDS = DURATION_BOUNDS_US
-# status code -> the word its row of the request counters starts at
-_ROW_AT = tuple(
-    REQUESTS_WORD + BUCKETS * (code // 100 if 100 <= code < 600 else 0) for code in range(1000)
-)
 
 
 def _check_layout() -> None:
@@ -354,10 +325,10 @@ def _check_layout() -> None:
         "duration_us": 24,
         "stop_time": 32,
         "last_used": 40,
-        "status": _END.size - 1,
-        "start_time": _STATUS_OFFSET + 8,
-        "request": _STATUS_OFFSET + _BEGIN.size - 128,
-        "conn_bytes_base": _CONN_BASE_OFFSET + 8,
+        "status": END_VIEW.size - 1,
+        "start_time": STATUS_OFFSET + 8,
+        "request": STATUS_OFFSET + BEGIN_VIEW.size - 128,
+        "conn_bytes_base": CONN_BASE_OFFSET + 8,
         "requests": 384,
     }
     for name, offset in expected.items():
@@ -387,160 +358,6 @@ def default_directory() -> str:
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
         return "/dev/shm"
     return tempfile.gettempdir()
-
-
-# -- the write side of one worker: the hot path --------------------------------
-
-
-class WorkerHandle:
-    """What one serving thread uses to keep its slot current; make one per thread.
-
-    ``slot`` is the raw ``WorkerScore`` (``handle.slot.status = b"R"`` works);
-    ``process`` is its process's ``ProcessScore``. The handle remembers the
-    client and vhost it last wrote and skips writing them again (on a
-    keep-alive connection they do not change), so it must be the only writer
-    of those two fields.
-    """
-
-    __slots__ = (
-        "_client", "_cpu_due", "_mm", "_offset", "_start", "_vhost", "_words",
-        "board", "process", "slot",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        mm: mmap.mmap,
-        offset: int,
-        slot: WorkerScore,
-        process: ProcessScore,
-        board: Scoreboard | None = None,
-    ) -> None:
-        self._mm = mm
-        self._offset = offset
-        # the slot as 8-byte words: one counter in a place known only per request
-        # (which status class, which duration bucket) is one item increment
-        self._words = memoryview(mm)[offset : offset + WORKER_SIZE].cast("Q")
-        self.slot = slot
-        self.process = process
-        # the table the slot is in: what a handler that reads the scoreboard
-        # (mod_status, metrics) finds through the connection's handle
-        self.board = board
-        self._start = slot.start_time
-        self._client: str | None = None
-        self._vhost: str | None = None
-        self._cpu_due = 0.0  # end_request records the CPU times when a request ends past this
-
-    def start(self) -> None:
-        """The thread is up and about to wait for connections (Apache: STARTING → READY).
-
-        Records pid, thread id and generation, starts this child's counters
-        from zero, and sets the protocol to ``http/1.1``.
-        """
-        slot = self.slot
-        slot.pid = os.getpid()
-        slot.tid = threading.get_native_id()
-        slot.generation = self.process.generation
-        slot.child_access_base = slot.conn_access_base = slot.access_count
-        slot.child_bytes_base = slot.conn_bytes_base = slot.bytes_served
-        slot.cpu_user = slot.cpu_system = 0.0
-        slot.cpu_children_user = slot.cpu_children_system = 0.0
-        self._cpu_due = 0.0
-        self.set_protocol(DEFAULT_PROTOCOL)
-        _pack_idle(self._mm, self._offset + _LAST_USED_OFFSET, _now(), READY)
-
-    def set_state(self, letter: bytes) -> None:
-        """Set the state letter (one of ``STATES``, as bytes: ``b"R"``)."""
-        self.slot.status = letter
-
-    def set_protocol(self, protocol: str) -> None:
-        """The connection's protocol as mod_status shows it (``http/1.1``, ``h2``)."""
-        _pack_protocol(
-            self._mm,
-            self._offset + _PROTOCOL_OFFSET,
-            protocol.encode("latin-1", "backslashreplace"),
-        )
-
-    def begin_request(self, client: str, vhost: str, request_line: str) -> None:
-        """A request has been read: state W, start time now, its client, vhost and line."""
-        mm = self._mm
-        offset = self._offset
-        if client != self._client:
-            self._client = client
-            _pack_client(mm, offset + _CLIENT_OFFSET, client.encode("latin-1", "backslashreplace"))
-        if vhost != self._vhost:
-            self._vhost = vhost
-            _pack_vhost(mm, offset + _VHOST_OFFSET, vhost.encode("latin-1", "backslashreplace"))
-        self._start = now = _now()
-        _pack_begin(
-            mm,
-            offset + _STATUS_OFFSET,
-            BUSY_WRITE,
-            now,
-            request_line[:128].encode("latin-1", "backslashreplace"),
-        )
-
-    def end_request(
-        self,
-        bytes_sent: int,
-        duration_us: int,
-        next_state: bytes = BUSY_KEEPALIVE,
-        status: int = 0,
-    ) -> None:
-        """The request is done: count it for slot, child and connection, then ``next_state``.
-
-        ``next_state`` is K (the connection stays open, the default), C (it is
-        being closed) or _ (call ``idle()`` instead, which also starts the next
-        connection's counters). ``status`` is the response's status code,
-        counted in its class (0, or a code outside 100-599: "other"); the
-        duration is counted in its bucket. The stop time is the start time plus
-        ``duration_us``: no second clock read. At most once a second the
-        process's CPU times are recorded too (``record_times``), as httpd
-        records them at the end of a request.
-        """
-        mm = self._mm
-        offset = self._offset
-        accesses, served, total = _unpack_counts(mm, offset)
-        stop = self._start + duration_us * 1e-6
-        _pack_end(
-            mm,
-            offset,
-            accesses + 1,
-            served + bytes_sent,
-            total + duration_us,
-            duration_us,
-            stop,
-            stop,
-            next_state,
-        )
-        try:
-            row = _ROW_AT[status]
-        except IndexError:  # no HTTP status has four digits; count it, never fail here
-            row = REQUESTS_WORD
-        # status class and duration bucket in one counter: one increment
-        self._words[row + _bucket(_BOUNDS, duration_us)] += 1
-        if stop >= self._cpu_due:
-            self._cpu_due = stop + CPU_RECORD_INTERVAL
-            self.record_times()
-
-    def idle(self) -> None:
-        """The connection is over; waiting for the next one (Apache: READY).
-
-        Resets the connection counters, as Apache does on READY.
-        """
-        mm = self._mm
-        offset = self._offset
-        accesses, served = _unpack_served(mm, offset)
-        _pack_served(mm, offset + _CONN_BASE_OFFSET, accesses, served)
-        _pack_idle(mm, offset + _LAST_USED_OFFSET, _now(), READY)
-
-    def record_times(self) -> None:
-        """Store the process's CPU seconds (mod_status's CPU column); ≈ 0.5 µs, not per request."""
-        times = os.times()
-        slot = self.slot
-        slot.cpu_user = times.user
-        slot.cpu_system = times.system
-        slot.cpu_children_user = times.children_user
-        slot.cpu_children_system = times.children_system
 
 
 # -- the table ------------------------------------------------------------------
@@ -615,7 +432,7 @@ class Scoreboard:
         header.restart_time = time.time()
         header.config_generation = 1  # the configuration the parent started with
         base = HEADER_SIZE + server_limit * PROCESS_SIZE
-        mm[base + _STATUS_OFFSET : size : WORKER_SIZE] = DEAD * (server_limit * thread_limit)
+        mm[base + STATUS_OFFSET : size : WORKER_SIZE] = DEAD * (server_limit * thread_limit)
         header.magic = MAGIC  # last: a half-made file never validates
         del header
         return cls(mm, path, os.getpid())
@@ -730,6 +547,8 @@ class Scoreboard:
 
     def handle(self, child: int, thread: int) -> WorkerHandle:
         """A new ``WorkerHandle`` for the thread that serves in slot ``child``-``thread``."""
+        from mpmd.mpm.scoreboard_handle import WorkerHandle  # it imports this module
+
         slot = self.worker(child, thread)
         return WorkerHandle(
             self._map(), self._worker_offset(child, thread), slot, self._processes[child], self
@@ -776,7 +595,7 @@ class Scoreboard:
                 process.connections = process.write_completion = process.keep_alive = 0
                 process.lingering_close = process.suspended = process.wait_io = 0
                 process.start_time = time.time()
-                first = self._worker_offset(i, 0) + _STATUS_OFFSET
+                first = self._worker_offset(i, 0) + STATUS_OFFSET
                 starting = min(header.threads_per_child, thread_limit)
                 mm[first : first + starting * WORKER_SIZE : WORKER_SIZE] = STARTING * starting
                 return i
@@ -825,7 +644,7 @@ class Scoreboard:
 
     def copy_statuses(self) -> bytes:
         """Every worker's state byte, slot order (one strided copy)."""
-        return self._map()[self._worker_base + _STATUS_OFFSET : self.size : WORKER_SIZE]
+        return self._map()[self._worker_base + STATUS_OFFSET : self.size : WORKER_SIZE]
 
     def copy_processes(self) -> bytes:
         """Every process slot, as bytes (``PROCESS_ROW`` each)."""

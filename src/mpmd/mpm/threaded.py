@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from mpmd.config.loader import Cmd
     from mpmd.http.site import Site
     from mpmd.mpm.base import Parent
-    from mpmd.mpm.scoreboard import WorkerHandle
+    from mpmd.mpm.scoreboard_handle import WorkerHandle
 
 MAX_SERVER_LIMIT = 20000
 MAX_THREAD_LIMIT = 20000

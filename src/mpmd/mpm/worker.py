@@ -40,7 +40,7 @@ from mpmd.net.listeners import INHERITS_OPTIONS, accept
 if TYPE_CHECKING:
     from mpmd.config.server import Config
     from mpmd.mpm.base import Parent
-    from mpmd.mpm.scoreboard import WorkerHandle
+    from mpmd.mpm.scoreboard_handle import WorkerHandle
 
 
 class WorkerModule(Module):
@@ -119,7 +119,7 @@ class WorkerChild(ThreadedChild):
             if item is None:
                 return
             conn_sock, client = item
-            handle.slot.status = b"R"
+            handle.set_state(b"R")
             Connection(conn_sock, client, site, slot=handle, inherited=INHERITS_OPTIONS).serve()
             handle.idle()
 

@@ -10,12 +10,14 @@ import os
 
 from setuptools import setup
 
-# The modules every request runs through; the rest (configuration, control, the parent's
-# maintenance, the MPM loops) stay plain Python. Per request but left out for now:
-# authz_core (its unit tests drive it with stand-in requests, which compiled code
-# refuses), log/accesslog.py (it generates each format's line function once, with exec),
-# http/body.py (wsgi.input, which apps call), and the MPMs (worker and winnt subclass threaded: an interpreted class cannot subclass a
-# compiled one).
+# The modules every request runs through, and the threaded MPMs' serving loops (threaded,
+# worker, event and winnt together: an interpreted class cannot subclass a compiled one);
+# the rest (configuration, control, the parent) stays plain Python. Per request but left
+# out for now: authz_core (its unit tests drive it with stand-in requests, which compiled
+# code refuses), log/accesslog.py (it generates each format's line function once, with
+# exec), http/body.py (wsgi.input, which apps call), prefork.py (one connection at a time,
+# its loop is not where its time goes) and the scoreboard's table (ctypes structures; its
+# per-request part is scoreboard_handle.py, compiled).
 COMPILED = [
     "mpmd/config/server.py",
     "mpmd/http/conditional.py",
@@ -33,7 +35,11 @@ COMPILED = [
     "mpmd/modules/mime.py",
     "mpmd/modules/static.py",
     "mpmd/modules/wsgi.py",
+    "mpmd/mpm/event.py",
     "mpmd/mpm/scoreboard_handle.py",
+    "mpmd/mpm/threaded.py",
+    "mpmd/mpm/winnt.py",
+    "mpmd/mpm/worker.py",
 ]
 
 

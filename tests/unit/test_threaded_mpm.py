@@ -120,8 +120,10 @@ def parent(tmp_path: Path) -> Iterator[Any]:
         spawned.append(slot)
         children[9000 + slot] = Child(9000 + slot, slot, 0)
 
+    config = load(tmp_path, "LoadModule mpm_event_module modules/mod_mpm_event.so").config
+    config.main.module_conf["mpm_event_module"] = conf  # a real Config: the MPMs are compiled
     fake = SimpleNamespace(
-        config=SimpleNamespace(main=SimpleNamespace(module_conf={"mpm_event_module": conf})),
+        config=config,
         scoreboard=sb,
         generation=0,
         children=children,

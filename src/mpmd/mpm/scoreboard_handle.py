@@ -77,6 +77,7 @@ _BOUNDS: Final[list[int]] = list(DURATION_BOUNDS_US)
 _REQUESTS_WORD: Final[int] = REQUESTS_WORD
 _BUCKETS: Final[int] = BUCKETS
 _BUSY_WRITE: Final = BUSY_WRITE
+_READY: Final = READY
 _CPU_RECORD_INTERVAL: Final[float] = CPU_RECORD_INTERVAL
 
 
@@ -100,7 +101,10 @@ class WorkerHandle:
     ) -> None:
         self._mm = mm
         self._offset = offset
+        # where the fields written per request or per connection are, found once
         self._status_at = offset + STATUS_OFFSET
+        self._last_used_at = offset + LAST_USED_OFFSET
+        self._conn_base_at = offset + CONN_BASE_OFFSET
         # the slot as 8-byte words: one counter in a place known only per request
         # (which status class, which duration bucket) is one item increment
         self._words = memoryview(mm)[offset : offset + WORKER_SIZE].cast("Q")
@@ -130,7 +134,7 @@ class WorkerHandle:
         slot.cpu_children_user = slot.cpu_children_system = 0.0
         self._cpu_due = 0.0
         self.set_protocol(DEFAULT_PROTOCOL)
-        _pack_idle(self._mm, self._offset + LAST_USED_OFFSET, _now(), READY)
+        _pack_idle(self._mm, self._last_used_at, _now(), _READY)
 
     def set_state(self, letter: bytes) -> None:
         """Set the state letter (one of ``STATES``, as bytes: ``b"R"``)."""
@@ -216,10 +220,9 @@ class WorkerHandle:
         Resets the connection counters, as Apache does on READY.
         """
         mm = self._mm
-        offset = self._offset
-        accesses, served = _unpack_served(mm, offset)
-        _pack_served(mm, offset + CONN_BASE_OFFSET, accesses, served)
-        _pack_idle(mm, offset + LAST_USED_OFFSET, _now(), READY)
+        accesses, served = _unpack_served(mm, self._offset)
+        _pack_served(mm, self._conn_base_at, accesses, served)
+        _pack_idle(mm, self._last_used_at, _now(), _READY)
 
     def record_times(self) -> None:
         """Store the process's CPU seconds (mod_status's CPU column); ≈ 0.5 µs, not per request."""

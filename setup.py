@@ -14,10 +14,9 @@ from setuptools import setup
 # worker, event and winnt together: an interpreted class cannot subclass a compiled one);
 # the rest (configuration, control, the parent) stays plain Python. Per request but left
 # out for now: authz_core (its unit tests drive it with stand-in requests, which compiled
-# code refuses), log/accesslog.py (it generates each format's line function once, with
-# exec), http/body.py (wsgi.input, which apps call), prefork.py (one connection at a time,
-# its loop is not where its time goes) and the scoreboard's table (ctypes structures; its
-# per-request part is scoreboard_handle.py, compiled).
+# code refuses), http/body.py (wsgi.input, which apps call), prefork.py (one connection at
+# a time, its loop is not where its time goes) and the scoreboard's table (ctypes
+# structures; its per-request part is scoreboard_handle.py, compiled).
 COMPILED = [
     "mpmd/config/server.py",
     "mpmd/http/conditional.py",
@@ -27,7 +26,9 @@ COMPILED = [
     "mpmd/http/response.py",
     "mpmd/http/site.py",
     "mpmd/http/writer.py",
+    "mpmd/log/accesslog.py",
     "mpmd/log/accesslog_fields.py",
+    "mpmd/log/errorlog.py",
     "mpmd/modules/alias.py",
     "mpmd/modules/core.py",
     "mpmd/modules/dir.py",

@@ -38,10 +38,15 @@ _ESCAPES: Final[dict[int, str]] = {c: f"\\x{c:02x}" for c in (*range(0x20), *ran
 _ESCAPES.update({8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 13: "\\r", 0x22: '\\"', 0x5C: "\\\\"})
 
 
+# bound once: compiled, ``text.isascii()`` looks the method up by name on every call
+_isascii: Final = str.isascii
+_isprintable: Final = str.isprintable
+
+
 def escape_logitem(text: str) -> str:
     """``"`` and ``\\`` backslashed, controls as ``\\n``-style or ``\\xhh``, bytes >= 0x7f as ``\\xhh``."""
     # four C-level checks cost half of one regex search, and nearly every value is clean
-    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+    if _isascii(text) and _isprintable(text) and '"' not in text and "\\" not in text:
         return text
     if max(text) > "\xff":
         # httpd sees bytes: a code point above latin-1 (from the config file or an app's

@@ -4,6 +4,8 @@
 
 A line is built whole and written with one ``write(2)`` on an ``O_APPEND``
 descriptor, so lines from several processes and threads never interleave.
+``write_all`` writes the access log's lines too, so this module is compiled
+with the request path (mypyc, ``setup.py``).
 """
 
 from __future__ import annotations

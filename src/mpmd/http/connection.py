@@ -690,6 +690,21 @@ class Connection(ResponseWriter):
                 return True
         return False
 
+    def end_output(self) -> None:
+        """The last response is sent: tell the client now (FIN), before the log line is written.
+
+        Closing a moment later, after the log's ``write(2)``, finds the client
+        already gone and costs the server the other end's TIME_WAIT: measured
+        under ``Connection: close``, about twice the kernel time in ``close``.
+        The close itself (lingering, if input is left) is unchanged.
+        """
+        if self._needs_linger():
+            return  # close() lingers: it reads what is left after the same shutdown
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
     def close_now(self) -> None:
         try:
             self.sock.close()

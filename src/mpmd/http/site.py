@@ -118,6 +118,8 @@ class Site:
                 "MP00004: error while sending an error response", req.conn.client_label
             )
         req.end_perf = _perf_counter()
+        if req.close_after and self.loggers:
+            req.conn.end_output()
         for log_transaction in self.loggers:
             try:
                 log_transaction(req)

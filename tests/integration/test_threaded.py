@@ -204,6 +204,43 @@ def test_event_keeps_serving_others_while_a_slow_request_holds_the_leader(
     assert slow and slow[0].isdigit()
 
 
+def test_event_answers_a_request_sent_while_its_connection_is_being_served(
+    event: StartEvent,
+) -> None:
+    """The next request arrives while a thread still serves the first on the same
+    connection: its epoll edge goes to another thread, and the input must not be left
+    unseen (an edge-triggered epoll reports it once)."""
+    server = event(StartServers=1, MinSpareThreads=1)
+    with server.connect(timeout=30) as s:
+        # a first request, so that the connection waits in epoll (a new connection's first
+        # request is served before it is registered, and registering reports what is there)
+        s.sendall(b"GET /?first HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert s.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+        s.sendall(b"GET /?sleep=1 HTTP/1.1\r\nHost: t\r\n\r\n")
+        wait_for(lambda: "W" in worker_states(server))
+        s.sendall(b"GET /?second HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        data = recv_all(s, timeout=30)
+    assert data.count(b"HTTP/1.1 200 OK\r\n") == 2
+
+
+def test_event_answers_a_pipelined_batch_larger_than_one_read(event: StartEvent) -> None:
+    """3,000 requests in one send (about 100 KiB, more than one 64 KiB read) on a connection
+    already waiting in epoll: every one is answered, the input taking several reads and
+    arriving over several edges, some while a thread holds the connection."""
+    server = event("MaxKeepAliveRequests 0")
+    batch = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n" * 2999
+    batch += b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    with server.connect(timeout=30) as s:
+        s.sendall(b"GET /?first HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert s.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+        # sent from a thread: the answers may fill the socket buffers before the batch is out
+        sender = threading.Thread(target=s.sendall, args=(batch,))
+        sender.start()
+        data = recv_all(s, timeout=30, limit=1 << 26)
+        sender.join(timeout=30)
+    assert data.count(b"HTTP/1.1 200 OK\r\n") == 3000
+
+
 def test_dash_x_runs_one_event_child_in_the_foreground(tmp_path: Path) -> None:
     body = mpm_conf("event", tmp_path, ThreadsPerChild=6)
     with run_server(tmp_path, body, mode="-X") as server:

@@ -127,6 +127,8 @@ class Connection(ResponseWriter):
         self.closed = False
         self.deadline = 0.0  # event MPM: when the wait for input ends (wait_deadline)
         self.lingering = False  # close_lingering left the reading-until-EOF to the caller
+        self.input_left = False  # serve_available's read filled its buffer: more may be there
+        self.woken = False  # event MPM: input came while a thread held the connection
         self._rcvtimeo = -1.0
         self._body_deadline = 0.0
         self._body_cap = 0.0
@@ -559,6 +561,8 @@ class Connection(ResponseWriter):
         True: the connection waits for more (a keep-alive wait, or a head still
         arriving) until ``wait_deadline()``; False: it is closed. A request
         body is still read by the calling thread, as httpd's event MPM does.
+        One read: ``input_left`` says it filled the buffer, so more input may
+        be waiting (an edge-triggered epoll will not report it again).
         """
         try:
             try:
@@ -570,7 +574,9 @@ class Connection(ResponseWriter):
             if data == b"":
                 self.close_lingering()
                 return False
+            self.input_left = False
             if data:
+                self.input_left = len(data) == RECV_SIZE
                 if self.head_pending or not self.ready:
                     self.head_bytes += len(data)
                 self._feed(data)

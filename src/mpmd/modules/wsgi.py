@@ -245,6 +245,21 @@ def check_header(header: Any) -> bool:
 
 _hosts: Final[dict[str, tuple[str, str]]] = {}
 
+# what environ() sets for every request (base environs hold them as placeholders)
+_REQUEST_KEYS: Final = [
+    "REQUEST_METHOD",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "REQUEST_URI",
+    "SERVER_PROTOCOL",
+    "REMOTE_ADDR",
+    "REMOTE_PORT",
+    "wsgi.input",
+    "wsgi.errors",
+    "SERVER_NAME",
+    "SERVER_PORT",
+]
+
 
 def split_host(host: str) -> tuple[str, str]:
     """A Host field -> (SERVER_NAME, SERVER_PORT, "" if none), remembered: clients repeat it."""
@@ -453,6 +468,10 @@ class WsgiModule(Module):
                 base["SCRIPT_FILENAME"] = mount.target
             if server.document_root:
                 base["DOCUMENT_ROOT"] = server.document_root
+            # the keys environ() sets on every request, as placeholders: the copy of a dict
+            # that has them is written in place, where adding them grew it (and rehashed)
+            for name in _REQUEST_KEYS:
+                base[name] = ""
             self._bases[key] = base
         return base
 

@@ -7,11 +7,13 @@ already read behind it). The shape differs from httpd's in one measured way
 (``../shared/DESIGN.md``, Performance): there is no listener thread that
 hands work to workers through a queue, which costs two thread wake-ups and
 GIL hand-overs per request. Instead one thread at a time *leads*: it waits
-in the child's epoll (``EPOLLONESHOT`` on connections), serves the request
-it wakes for on its own stack, re-arms the connection and waits again, with
-no hand-over at all while requests are quick. When a request runs past
-``PROMOTE_AFTER`` (an app waiting on a database), the main thread wakes a
-parked thread to lead meanwhile. Timeouts (keep-alive, mod_reqtimeout's
+in the child's epoll, serves the request it wakes for on its own stack and
+waits again, with no hand-over and no lock while requests are quick. When a
+request runs past ``PROMOTE_AFTER`` (an app waiting on a database), the main
+thread wakes a parked thread to lead meanwhile. Connections are registered
+edge-triggered, once: no ``epoll_ctl`` per request (``_serve`` says why an
+edge that comes while a thread holds the connection is not lost); lingering
+closes are ``EPOLLONESHOT``. Timeouts (keep-alive, mod_reqtimeout's
 header stage) and lingering closes are the epoll's and the main thread's
 ``housekeeping``: a slow or silent client never holds a thread.
 
@@ -27,8 +29,8 @@ Ownership of a connection, which is why there is no lock around it: a
 connection waiting for input is in ``waiting`` (fd → connection), one in a
 lingering close in ``closing``, each armed in epoll; whoever pops it from
 there (``dict.pop`` is atomic) owns it -- a thread that epoll woke, or
-``housekeeping`` expiring it. The owner either re-inserts and re-arms it, or
-closes it and drops it from ``conns``.
+``housekeeping`` expiring it. The owner either re-inserts it (and arms a
+lingering close), or closes it and drops it from ``conns``.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ if TYPE_CHECKING:
     from mpmd.mpm.base import Parent
     from mpmd.mpm.scoreboard_handle import WorkerHandle
 
-ARMED = select.EPOLLIN | select.EPOLLONESHOT
+ARMED = select.EPOLLIN | select.EPOLLONESHOT  # lingering closes (and the wake-up pipe)
+EDGE = select.EPOLLIN | select.EPOLLET  # connections: registered once, never re-armed
 LISTENING = select.EPOLLIN | select.EPOLLEXCLUSIVE
 PROMOTE_AFTER = 0.002  # seconds a leader may serve before a parked thread takes over epoll
 IDLE_TICK = 0.01  # seconds between two looks while a leader waits in epoll
@@ -83,7 +86,7 @@ class EventChild(ThreadedChild):
     @property
     def tick(self) -> float:  # type: ignore[override]
         """How often the main thread looks: closely only while the leader is out serving."""
-        return PROMOTE_AFTER if self.in_epoll == 0 else IDLE_TICK
+        return PROMOTE_AFTER if self.serving else IDLE_TICK
 
     def __init__(self, parent: Parent, slot: int, conf: ThreadedConf) -> None:
         super().__init__(parent, slot, conf)
@@ -94,8 +97,14 @@ class EventChild(ThreadedChild):
         self.conns: dict[int, Connection] = {}  # every connection this child holds
         self.pool_lock = threading.Lock()
         self.pool = threading.Condition(self.pool_lock)  # parked threads wait here
-        self.in_epoll = 0  # threads waiting in epoll now: the leader (more only when stopping)
-        self.left_epoll = 0.0  # when the last leader left epoll to serve (time.monotonic())
+        # Leading, without a lock per request: ``lead`` numbers the leaderships, and only
+        # the main thread's ``promote`` starts a new one (under pool_lock), which one parked
+        # thread claims (``lead_free``). A leader that finds the number unchanged after
+        # serving still leads and goes back to epoll; else it parks.
+        self.lead = 0
+        self.lead_free = True
+        self.serving = False  # the leader is out of epoll, serving (written by the leader)
+        self.left_epoll = 0.0  # when the leader left epoll to serve (time.monotonic())
         self.next_scan = 0.0
         self.stop_seen = False
         self.listener_lock = threading.Lock()
@@ -164,21 +173,58 @@ class EventChild(ThreadedChild):
 
     # -- serving ---------------------------------------------------------------------
     def _serve(self, fd: int, conn: Connection, handle: WorkerHandle, first: bool = False) -> None:
+        """Answer what ``conn`` has sent, then leave it waiting in epoll (or close it).
+
+        A waiting connection is registered edge-triggered, once: no ``epoll_ctl``
+        per request. An edge that comes while a thread owns the connection goes to
+        the leader, who finds it out of ``waiting`` and sets ``conn.woken``; the
+        owner, having put it back, looks again (``_wake``) so the input is not
+        left unseen. So does a read that filled the buffer (``input_left``).
+        """
         conn.slot = handle
         handle.set_state(b"R")
-        if conn.serve_available():
+        waiting = self.waiting
+        while True:
+            if not conn.serve_available():
+                if conn.lingering:
+                    self._linger(fd, conn, first)
+                else:
+                    self.conns.pop(fd, None)
+                break
             conn.deadline = conn.wait_deadline()
-            self._arm(self.waiting, fd, conn, first)
-        elif conn.lingering:
-            self._linger(fd, conn, first)
-        else:
-            self.conns.pop(fd, None)
+            if first:
+                first = False
+                try:
+                    self.poller.register(fd, EDGE)
+                except (OSError, ValueError):  # pragma: no cover - never expected
+                    self.conns.pop(fd, None)
+                    conn.close_now()
+                    break
+            waiting[fd] = conn
+            if not (conn.woken or conn.input_left):
+                break
+            # input came (or may be left) while this thread held it: serve it, if still ours
+            conn.woken = False
+            if waiting.pop(fd, None) is not conn:
+                break
         handle.set_state(b"_")
         if not self.listening and not self.stopping and not self.above_limit():
             self._enable_listeners()
 
+    def _wake(self, fd: int, handle: WorkerHandle) -> None:
+        """An edge for a connection not in ``waiting``: its owner must look again."""
+        conn = self.conns.get(fd)
+        if conn is None:
+            return  # closed meanwhile
+        conn.woken = True
+        # the owner may have put it back just before: then it is this thread's to serve
+        conn = self.waiting.pop(fd, None)
+        if conn is not None:
+            conn.woken = False
+            self._serve(fd, conn, handle)
+
     def _arm(self, table: dict[int, Connection], fd: int, conn: Connection, first: bool) -> None:
-        """Put ``conn`` in ``table`` (waiting or closing) and arm it in epoll."""
+        """Put ``conn`` in ``table`` (closing) and arm it in epoll, one-shot."""
         table[fd] = conn
         try:
             if first:
@@ -212,7 +258,8 @@ class EventChild(ThreadedChild):
         as in a one-thread event loop. Should a request run longer than
         ``PROMOTE_AFTER`` (an app waiting on a database), the main thread
         promotes a parked thread to lead meanwhile (``promote``); the old
-        leader, done, parks if someone else leads.
+        leader, done, parks. Stopping, every thread waits in epoll (briefly)
+        until the child's connections are gone.
         """
         poll = self.poller.poll
         pool = self.pool
@@ -221,20 +268,27 @@ class EventChild(ThreadedChild):
         waiting = self.waiting
         wake_r = self.wake_r
         clock = time.monotonic
+        lead = -1  # the leadership this thread holds; -1: none
         while True:
-            with pool_lock:
-                while self.in_epoll and not self.stopping:
-                    pool.wait(1.0)
-                if self.stopping and not self.conns:
-                    return
-                self.in_epoll += 1
+            if lead != self.lead and not self.stopping:
+                with pool_lock:
+                    while not self.lead_free and not self.stopping:
+                        pool.wait(1.0)
+                    if self.lead_free:
+                        self.lead_free = False
+                        lead = self.lead
+                        self.serving = False
+            if self.stopping and not self.conns:
+                return
             try:
                 events = poll(0.1 if self.stopping else 1.0, 1)
             except InterruptedError:
                 events = []
-            with pool_lock:
-                self.in_epoll -= 1
+            if not events:
+                continue
+            if lead == self.lead:
                 self.left_epoll = clock()
+                self.serving = True
             for fd, _ in events:
                 conn = waiting.pop(fd, None)
                 if conn is not None:
@@ -245,12 +299,19 @@ class EventChild(ThreadedChild):
                     conn = self.closing.pop(fd, None)
                     if conn is not None:
                         self._drain(fd, conn)
+                    else:
+                        self._wake(fd, handle)
+            if lead == self.lead:
+                self.serving = False
 
     def promote(self) -> None:
         """No leader for PROMOTE_AFTER: the one serving is slow; let a parked thread lead."""
-        if self.in_epoll == 0 and time.monotonic() - self.left_epoll > PROMOTE_AFTER:
+        if self.serving and time.monotonic() - self.left_epoll > PROMOTE_AFTER:
             with self.pool_lock:
-                if self.in_epoll == 0:
+                if self.serving and not self.lead_free:
+                    self.lead += 1
+                    self.lead_free = True
+                    self.serving = False  # the new leadership starts in epoll
                     self.pool.notify()
 
     # -- the main thread -----------------------------------------------------------------

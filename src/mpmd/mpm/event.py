@@ -177,9 +177,12 @@ class EventChild(ThreadedChild):
 
         A waiting connection is registered edge-triggered, once: no ``epoll_ctl``
         per request. An edge that comes while a thread owns the connection goes to
-        the leader, who finds it out of ``waiting`` and sets ``conn.woken``; the
-        owner, having put it back, looks again (``_wake``) so the input is not
-        left unseen. So does a read that filled the buffer (``input_left``).
+        the leader, who finds it out of ``waiting`` and sets ``conn.woken``
+        (``_wake``); the owner, having put it back, sees the flag and looks again,
+        so the input is not left unseen. So it does after a read that filled the
+        buffer (``conn.input_left``): the rest came before the edge was taken.
+        Each step is one atomic operation (a flag, a ``dict.pop``), so whichever
+        order the two threads take them in, one of them serves the input.
         """
         conn.slot = handle
         handle.set_state(b"R")

@@ -1,7 +1,9 @@
-"""Helpers for the configuration tests: read a configuration from text, catch its error."""
+"""Helpers for the unit tests: read a configuration from text, catch its error, start its
+modules, and a loopback TCP pair for a real Connection (compiled code takes no stand-ins)."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +50,21 @@ def load(
         str(conf), str(root), list(before), list(after), list(defines), builtin, warnings.append
     )
     return Loaded(config, warnings, conf)
+
+
+def run_post_config(config: Config) -> Config:
+    """Run every module's post_config hook (logs opened, hooks chosen), as the parent does."""
+    for post_config in config.hooks["post_config"]:
+        post_config(config)
+    return config
+
+
+def loopback_pair() -> tuple[socket.socket, Any, socket.socket]:
+    """A connected TCP pair on 127.0.0.1: (the server's end, its peer address, the client's)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname(), timeout=5)
+        server_side, address = listener.accept()
+    return server_side, address, client
 
 
 def fail(root: Path, text: str, **kw: Any) -> ConfigError:

@@ -19,7 +19,7 @@ from mpmd.http.connection import Connection
 from mpmd.http.request import Request
 from mpmd.http.site import Site
 from mpmd.log.errorlog import ErrorLog
-from tests.unit.confkit import load
+from tests.unit.confkit import load, loopback_pair, run_post_config
 
 GET_CLOSE = b"GET /f.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
@@ -31,12 +31,9 @@ def served(tmp_path: Path) -> Iterator[tuple[Connection, socket.socket, list[byt
     (tmp_path / "f.txt").write_bytes(b"hello\n")
     text = f"DocumentRoot {tmp_path}\n<Directory {tmp_path}>\nRequire all granted\n</Directory>\n"
     config = load(tmp_path, text).config
-    for post_config in config.hooks["post_config"]:
-        post_config(config)
+    run_post_config(config)
     site = Site(config, ErrorLog(2))
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname(), timeout=5)
-        server_side, address = listener.accept()
+    server_side, address, client = loopback_pair()
     seen: list[bytes] = []
 
     def log_hook(req: Request) -> None:

@@ -8,7 +8,6 @@ configuration are not called at all.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from mpmd.http.connection import Connection
 from mpmd.http.site import Site, serving
 from mpmd.log.errorlog import ErrorLog
 from mpmd.modules import wsgi
-from tests.unit.confkit import load
+from tests.unit.confkit import load, loopback_pair, run_post_config
 
 APP_MODULE = "hot_path_app"
 
@@ -31,8 +30,7 @@ def hook_names(hooks: list[Callable[..., Any]]) -> list[str]:
 
 def test_alias_and_log_hooks_are_left_out_when_nothing_uses_them(tmp_path: Path) -> None:
     config = load(tmp_path, "LoadModule wsgi_module modules/mod_wsgi.so\n").config
-    for post_config in config.hooks["post_config"]:
-        post_config(config)
+    run_post_config(config)
     assert "AliasModule" not in hook_names(serving(config, "translate_name"))
     assert "AliasModule" not in hook_names(serving(config, "fixups"))
     assert "LogConfigModule" not in hook_names(serving(config, "log_transaction"))
@@ -48,8 +46,7 @@ def test_alias_and_log_hooks_run_when_configured(tmp_path: Path) -> None:
     )
     config = load(tmp_path, text).config
     try:
-        for post_config in config.hooks["post_config"]:
-            post_config(config)
+        run_post_config(config)
         assert "AliasModule" in hook_names(serving(config, "translate_name"))
         assert "AliasModule" in hook_names(serving(config, "fixups"))
         assert "LogConfigModule" in hook_names(serving(config, "log_transaction"))
@@ -59,8 +56,7 @@ def test_alias_and_log_hooks_run_when_configured(tmp_path: Path) -> None:
 
 def test_a_redirect_in_a_section_alone_keeps_alias_fixups(tmp_path: Path) -> None:
     config = load(tmp_path, "<Directory /srv>\nRedirect /x /y\n</Directory>\n").config
-    for post_config in config.hooks["post_config"]:
-        post_config(config)
+    run_post_config(config)
     assert "AliasModule" not in hook_names(serving(config, "translate_name"))
     assert "AliasModule" in hook_names(serving(config, "fixups"))
 
@@ -128,12 +124,9 @@ def served(tmp_path: Path) -> Iterator[Callable[[bytes], bytes]]:
         "MaxKeepAliveRequests 0\n"
     )
     config = load(tmp_path, text).config
-    for post_config in config.hooks["post_config"]:
-        post_config(config)
+    run_post_config(config)
     site = Site(config, ErrorLog(2))
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname(), timeout=5)
-        server_side, address = listener.accept()
+    server_side, address, client = loopback_pair()
     conn = Connection(server_side, address, site)
 
     def roundtrip(request: bytes) -> bytes:

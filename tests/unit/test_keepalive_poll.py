@@ -13,14 +13,13 @@ from mpmd.http.connection import Connection
 from mpmd.http.site import Site
 from mpmd.log.errorlog import ErrorLog
 from mpmd.modules import builtin_modules
+from tests.unit.confkit import loopback_pair
 
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[tuple[Connection, socket.socket]]:
     config = read_config(None, str(tmp_path), [], [], [], builtin_modules(), lambda m: None, "")
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname(), timeout=5)
-        server_side, address = listener.accept()
+    server_side, address, client = loopback_pair()
     conn = Connection(server_side, address, Site(config, ErrorLog(2)))
     try:
         yield conn, client

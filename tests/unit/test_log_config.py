@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from mpmd.log.accesslog_fields import escape_logitem
 from mpmd.log.errorlog import ErrorLog
 from mpmd.modules import builtin_modules
 from mpmd.modules.log_config import CLF, LogConfig, LogConfigModule
+from tests.unit.confkit import loopback_pair
 
 START = 1_700_000_000.123456  # 2023-11-14 22:13:20.123456 UTC
 
@@ -42,9 +42,7 @@ def connection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connection]
     no stand-ins); the client address a line shows is set by make_request."""
     root = tmp_path_factory.mktemp("log")
     config = read_config(None, str(root), [], [], [], builtin_modules(), lambda m: None, "")
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        client = socket.create_connection(listener.getsockname(), timeout=5)
-        server_side, _ = listener.accept()
+    server_side, _, client = loopback_pair()
     conn = Connection(server_side, ("192.0.2.7", 51000), Site(config, ErrorLog(2)))
     _conn.append(conn)
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from mpmd.http.request import fs_path as request_fs_path
 from mpmd.http.site import Site
 from mpmd.log.errorlog import ErrorLog
 from mpmd.modules import alias, autoindex, autoindex_page, mime, static
-from tests.unit.confkit import fail, load
+from tests.unit.confkit import fail, load, loopback_pair
 
 SIZE = 100
 
@@ -187,9 +186,7 @@ def fs_request(tmp_path: Path) -> Iterator[Callable[[str | None], Request]]:
     """A real request on a real connection (loopback TCP), DocumentRoot /srv/www."""
     config = load(tmp_path, "").config
     config.main.document_root = "/srv/www"
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        theirs = socket.create_connection(listener.getsockname(), timeout=5)
-        ours, _ = listener.accept()
+    ours, _, theirs = loopback_pair()
     conn = Connection(ours, ("192.0.2.1", 1), Site(config, ErrorLog(2)))
 
     def make(root: str | None) -> Request:

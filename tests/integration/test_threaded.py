@@ -68,6 +68,58 @@ def test_spare_threads_grow_the_pool_under_a_burst_and_shrink_it_when_idle(
         get(server)
 
 
+def test_worker_children_share_a_burst_of_keep_alive_connections(tmp_path: Path) -> None:
+    # The kernel wakes the first child whose listener waits, and a worker's listener is
+    # back waiting microseconds after each accept: left alone, one child takes all 16
+    # and serves them on one core. A child holding two more than its peer stands aside.
+    body = mpm_conf(
+        "worker",
+        tmp_path,
+        "KeepAliveTimeout 60",
+        StartServers=2,
+        ServerLimit=2,
+        ThreadsPerChild=16,
+        MinSpareThreads=16,
+        MaxSpareThreads=32,
+    )
+    with run_server(tmp_path, body, mode="-DFOREGROUND") as server:
+        wait_for(lambda: live_processes(server) == 2 and worker_states(server).count("_") == 32)
+        held: list[socket.socket] = []
+        try:
+            for _ in range(16):  # one after another: each answered, then kept open
+                s = socket.create_connection((server.host, server.port), timeout=10)
+                held.append(s)
+                s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                assert s.recv(4096).startswith(b"HTTP/1.1 200 OK")
+
+            def per_child() -> list[int]:
+                counts = []
+                for pid in children(server):
+                    sockets = psutil.Process(pid).net_connections("tcp")
+                    counts.append(
+                        sum(
+                            c.status == "ESTABLISHED" and c.laddr.port == server.port
+                            for c in sockets
+                        )
+                    )
+                return sorted(counts)
+
+            counts = wait_for(lambda: (c := per_child()) and sum(c) == 16 and c, timeout=10)
+            assert len(counts) == 2 and counts[1] - counts[0] <= 2, counts
+            sb = scoreboard(server)
+            try:  # and each child says so in the scoreboard
+                published = [sb.process(c).connections for c in range(sb.server_limit)]
+            finally:
+                sb.close()
+            assert sorted(published) == counts
+            for s in held:  # every connection still served
+                s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                assert s.recv(4096).startswith(b"HTTP/1.1 200 OK")
+        finally:
+            for s in held:
+                s.close()
+
+
 StartEvent = Callable[..., Server]
 
 

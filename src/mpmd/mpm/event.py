@@ -110,7 +110,6 @@ class EventChild(ThreadedChild):
         self.listener_lock = threading.Lock()
         self.listening = False
         self.pressure_ticks = 0
-        self.process = self.scoreboard.process(slot)
         self.row = (slot * self.scoreboard.thread_limit, conf.threads_per_child)
         self._enable_listeners()
         # one-shot: every leader sees a stop once, then waits with a short timeout

@@ -93,7 +93,8 @@ class WorkerChild(ThreadedChild):
         listener.start()
         super().run()
         listener.join(5.0)
-        os.close(self.ended_fd)
+        if not listener.is_alive():  # else it may still wait on it; the process ends anyway
+            os.close(self.ended_fd)
 
     def _listen(self) -> None:
         """Accept while a worker is idle; hand each connection to one; stop when told.

@@ -68,6 +68,44 @@ def test_spare_threads_grow_the_pool_under_a_burst_and_shrink_it_when_idle(
         get(server)
 
 
+@pytest.mark.parametrize("mpm", ["worker", "event"])
+def test_graceful_restart_brings_the_new_generation_back_to_start_servers(
+    tmp_path: Path, mpm: str
+) -> None:
+    # ServerLimit = StartServers: at the restart the old children hold every slot. They
+    # finish at different times; the new child started in the first freed slot has
+    # idle threads enough for MinSpareThreads, so spare maintenance alone would leave
+    # the new generation with one child (one core) for good
+    body = mpm_conf(
+        mpm,
+        tmp_path,
+        StartServers=2,
+        ServerLimit=2,
+        ThreadsPerChild=1,
+        MinSpareThreads=1,
+        MaxSpareThreads=2,
+        MaxRequestWorkers=2,
+    )
+    with run_server(tmp_path, body, mode="-DFOREGROUND") as server:
+        wait_for(lambda: live_processes(server) == 2 and worker_states(server).count("_") == 2)
+        old = children(server)
+        threads = []
+        for busy, seconds in ((1, 1), (2, 5)):  # one request per child: one thread each
+            threads.append(threading.Thread(target=get, args=(server, f"/?sleep={seconds}")))
+            threads[-1].start()
+            wait_for(lambda n=busy: worker_states(server).count("W") == n, timeout=20)
+        os.kill(server.pid, signal.SIGUSR1)
+        for t in threads:
+            t.join(timeout=30)
+
+        def two_new() -> bool:
+            kids = children(server)
+            return len(kids) == 2 and not kids & old and live_processes(server) == 2
+
+        wait_for(two_new, timeout=20)
+        get(server)
+
+
 def test_worker_children_share_a_burst_of_keep_alive_connections(tmp_path: Path) -> None:
     # The kernel wakes the first child whose listener waits, and a worker's listener is
     # back waiting microseconds after each accept: left alone, one child takes all 16

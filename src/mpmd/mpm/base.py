@@ -7,7 +7,9 @@ maintenance. Signals, as httpd's: TERM stops (children killed after a short
 grace), HUP restarts (children stopped, configuration re-read, new
 children), USR1 restarts gracefully (configuration re-read, listen sockets
 kept, old-generation children finish what they hold while new ones take new
-connections), WINCH stops gracefully (bounded by GracefulShutdownTimeout).
+connections; the new generation's StartServers children start as the old
+ones free their slots), WINCH stops gracefully (bounded by
+GracefulShutdownTimeout).
 A configuration that fails on a restart leaves the running server as it was.
 """
 
@@ -99,6 +101,9 @@ class Parent:
         self.pending: list[int] = []
         self.idle_spawn_rate = 1
         self.max_workers_logged = False
+        # StartServers children not started yet: on a graceful restart the old
+        # generation still holds its slots (httpd's remaining_children_to_start)
+        self.remaining_to_start = 0
         self.pid_file = ""
         # False under -X: one child's threads run in this process, with no parent
         self.supervised = True
@@ -298,7 +303,10 @@ class Parent:
                     self.restart(graceful=True)
             if time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + TICK
-                self.mpm.perform_idle_server_maintenance(self)
+                # as httpd, no maintenance in a tick that started children: they are
+                # not idle yet, and would be counted as missing
+                if not (self.remaining_to_start and self.start_children(self.remaining_to_start)):
+                    self.mpm.perform_idle_server_maintenance(self)
 
     # -- children ---------------------------------------------------------------
     def spawn(self, slot: int) -> int:
@@ -307,6 +315,25 @@ class Parent:
         self.children[pid] = Child(pid, slot, self.generation)
         self.scoreboard.set_process(slot, pid, self.generation)
         return pid
+
+    def start_children(self, count: int) -> int:
+        """Start up to ``count`` children in free slots; how many started.
+
+        What finds no slot (after a graceful restart, the old generation's
+        children keep theirs until they finish) is left in
+        ``remaining_to_start``, and the main loop starts it as slots free: the
+        new generation gets its StartServers children, as httpd's 1-for-1
+        replacement gives them, however long the old ones take.
+        """
+        started = 0
+        while started < count:
+            slot = self.scoreboard.claim_process_slot()
+            if slot is None:
+                break
+            self.spawn(slot)
+            started += 1
+        self.remaining_to_start = count - started
+        return started
 
     def fork_child(self, slot: int) -> int:
         # what the parent has built so far is never collected in a child: a collection

@@ -277,12 +277,7 @@ class Prefork:
         return scoreboard
 
     def startup_children(self, parent: Parent) -> None:
-        conf = self.conf(parent)
-        for _ in range(conf.start_servers):
-            slot = parent.scoreboard.claim_process_slot()
-            if slot is None:
-                break
-            parent.spawn(slot)
+        parent.start_children(self.conf(parent).start_servers)
 
     def child_main(self, parent: Parent, slot: int) -> None:
         child_main(parent, slot)

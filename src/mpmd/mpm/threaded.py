@@ -437,11 +437,7 @@ class ThreadedMpm:
         return scoreboard
 
     def startup_children(self, parent: Parent) -> None:
-        for _ in range(self.conf(parent).start_servers):
-            slot = parent.scoreboard.claim_process_slot()
-            if slot is None:
-                break
-            parent.spawn(slot)
+        parent.start_children(self.conf(parent).start_servers)
 
     def child_main(self, parent: Parent, slot: int) -> None:
         self.child_class(parent, slot, self.conf(parent)).run()

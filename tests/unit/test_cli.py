@@ -335,6 +335,30 @@ def test_the_mpmd_process_exits_1_on_a_syntax_error(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("args", [["-L"], ["-V", "-f", "mpmd.conf"]])
+def test_the_mpmd_process_ends_quietly_when_its_reader_has_gone(
+    tmp_path: Path, args: list[str]
+) -> None:
+    # mpmd -L | head -1: a reader that is gone before the output, without a traceback
+    write_conf(tmp_path, "Listen 80\n")
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "mpmd", *args],
+            cwd=tmp_path,
+            env=env,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, "")
+
+
 def test_the_mpmd_process_lists_modules(tmp_path: Path) -> None:
     conf = write_conf(tmp_path, "Listen 80\n")
     done = mpmd_process("-M", "-f", str(conf), cwd=tmp_path)

@@ -24,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mpmd.cli import a2mod, conftree, statusfetch, statusview, workersview
+from mpmd.cli import a2mod, conftree, quiet_on_broken_pipe, statusfetch, statusview, workersview
 
 SERVER_VERBS = ("start", "stop", "restart", "graceful", "graceful-stop")
 CHECKED_VERBS = ("restart", "graceful")  # apache2ctl runs -t first for these
@@ -182,6 +182,7 @@ def split_confdir(args: list[str]) -> tuple[str | None, list[str]]:
     return confdir, rest
 
 
+@quiet_on_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     confdir_option, rest = split_confdir(args)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import mpmd
+from mpmd.cli import quiet_on_broken_pipe
 from mpmd.config.errors import ConfigError
 from mpmd.config.loader import read_config
 from mpmd.config.registry import Ctx
@@ -236,6 +237,7 @@ def report_startup(opts: argparse.Namespace, warnings: list[str], error: str = "
         sys.stderr.write("".join(line + "\n" for line in lines))
 
 
+@quiet_on_broken_pipe
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     try:

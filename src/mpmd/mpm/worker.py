@@ -9,6 +9,15 @@ worker is idle (httpd's ``ap_queue_info_wait_for_idler``), so a child whose
 workers are all busy leaves new connections to the other children instead
 of queueing them.
 
+Measured against the other shape the issue asked about -- every worker
+waiting on its own epoll (``EPOLLEXCLUSIVE``) and accepting for itself --
+on 2 cores, 2 children x 32 threads, hello-world WSGI, wrk -c16, the two
+shapes interleaved, medians of 3, two runs: with ``Connection: close`` the
+listener served 9,872 and 10,959 req/s against 7,497 and 9,893, at 144 and
+126 µs of CPU per request against 206 and 152 (64 epolls on one listen
+socket wake more than one thread per connection); with keep-alive the two
+are within the noise (31,816 / 26,433 against 28,736 / 28,769 req/s).
+
 Unlike httpd, children balance the connections they hold. A thread holds
 its connection, and a child's threads share one core (the GIL), so a child
 with 14 of 16 keep-alive connections runs on one core while its peer idles;

@@ -13,4 +13,6 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
     if query.startswith("sleep="):
         time.sleep(float(query[6:]))
     start_response("200 OK", [("Content-Type", "text/plain")])
+    if query == "policy":  # the scheduling policy of the process serving
+        return [str(os.sched_getscheduler(0)).encode()]
     return [str(os.getpid()).encode()]

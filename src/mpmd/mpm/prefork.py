@@ -15,6 +15,7 @@ import select
 import signal
 import socket
 from dataclasses import dataclass
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import SERVER_ONLY, Module, Syntax, directive
@@ -29,6 +30,15 @@ if TYPE_CHECKING:
 DEFAULT_SERVER_LIMIT = 256
 MAX_SERVER_LIMIT = 20000
 MAX_SPAWN_RATE = 32
+
+# A child that has run this long without sleeping gives up the CPU between two connections
+# (sched_yield), rather than be preempted at a scheduler tick in the middle of one: see
+# ``child_main``. Below the kernel's time slice on any machine (0.7-0.75 ms times
+# 1 + log2(CPUs)), and long enough for several connections between two yields.
+YIELD_AFTER = 0.0005
+# An epoll wait that took longer than this slept; one that finds a connection ready
+# returns in a few microseconds
+SLEPT = 0.00005
 
 
 @dataclass
@@ -173,15 +183,16 @@ def no_wakeup_preemption() -> None:
     task's time slice to end rather than preempting it. Only wake-up preemption changes: a
     woken child still gets an idle CPU at once, and its fair share of a busy one.
 
-    Dozens of children share a few CPUs. Under ``Connection: close`` at saturation, every
-    connection woke an idle child, which preempted the child running, often in the middle
-    of its request; that request then waited behind every other runnable child. Measured
-    (40 children, 2 CPUs, ``wrk -c16 -H 'Connection: close'``, 6 interleaved rounds, the
-    medians): SCHED_OTHER 21.5k req/s, p90 13.4 ms, p99 60.6 ms; SCHED_BATCH 24.0k req/s,
-    p90 0.74 ms, p99 1.29 ms. Keep-alive is unchanged (52-55k req/s, p99 under 1 ms), and
-    so is a request's latency while other children burn CPU (a 20 ms CPU request on 4
-    connections: p99 1.6-2.4 ms either way). The threaded MPMs' children gained nothing
-    from it (worker at c16 keep-alive: 55.4k against 57.1k req/s), so they keep the default.
+    Dozens of children share a few CPUs, and at saturation each new connection woke an
+    idle child that preempted the child running, often in the middle of its request.
+    Measured with the yield of ``child_main`` in place (40 children, 2 CPUs, ``wrk -c16``
+    with Connection: close, 5 interleaved rounds, the medians): SCHED_OTHER 22.8k req/s,
+    p99 2.84 ms (at most 6.08); SCHED_BATCH 24.5k req/s, p99 1.30 ms (at most 1.56).
+    Keep-alive is not changed by it beyond the noise (63-70k req/s), nor is a request's
+    latency while other children burn CPU (a 20 ms CPU request on 4 connections: p99
+    1.6-2.4 ms either way). The threaded MPMs' children gained nothing from it (worker at
+    c16 keep-alive: 55.4k against 57.1k req/s), so they keep the default.
+
     What an application starts from a child inherits SCHED_BATCH (Linux resets only the
     real-time policies on fork); it, too, is only kept from preempting on wake-up.
     """
@@ -192,7 +203,21 @@ def no_wakeup_preemption() -> None:
 
 
 def child_main(parent: Parent, slot: int) -> None:
-    """Run in a freshly forked child: accept and serve connections until told to stop."""
+    """Run in a freshly forked child: accept and serve connections until told to stop.
+
+    Between two connections, a child that has run YIELD_AFTER without sleeping yields the
+    CPU. At saturation (every CPU busy, connections always waiting) a child never sleeps:
+    it serves connection after connection until the scheduler's tick finds its time slice
+    spent (every 4 ms at HZ=250) and preempts it, usually in the middle of a request. That
+    request then waits for every other runnable child to have its turn: with 40 children
+    on 2 CPUs, tens of milliseconds. Yielding between connections moves the preemption to
+    where the child holds none. Measured (SCHED_BATCH, 40 children, 2 CPUs, ``wrk -c16``
+    with Connection: close, 5 interleaved rounds, the medians): without the yield 21.2k
+    req/s, p90 2.5 ms, p99 14.3 ms (up to 85 ms, worst where the pool grew, its children
+    counted busy while they waited); yielding after 0.5 ms 25.8k req/s, p90 0.73 ms, p99
+    1.18 ms (at most 3.6 ms); after 1 ms 26.5k req/s, p99 1.29 ms (at most 9.9 ms). A
+    yield after every connection kept the p99 at 2.5 ms but cost a third of the req/s.
+    """
     from mpmd.http.connection import Connection
 
     conf: PreforkConf = parent.config.main.module_conf["mpm_prefork_module"]
@@ -231,13 +256,18 @@ def child_main(parent: Parent, slot: int) -> None:
     poller.register(state.wake_r, select.EPOLLIN)
     parent_pid = os.getppid()
     served = 0
+    running_since = monotonic()  # when this child last slept in epoll or yielded
     handle.start()
     try:
         while not state.stopping:
+            before = monotonic()
             try:
                 events = poller.poll(1.0)
             except InterruptedError:
                 continue
+            after = monotonic()
+            if after - before > SLEPT:
+                running_since = after
             if os.getppid() != parent_pid:
                 break  # the parent is gone: stop rather than serve unsupervised
             for fd, _ in events:
@@ -256,6 +286,9 @@ def child_main(parent: Parent, slot: int) -> None:
                 if conf.max_connections_per_child and served >= conf.max_connections_per_child:
                     state.stopping = True
                     break
+                if monotonic() - running_since > YIELD_AFTER:
+                    os.sched_yield()
+                    running_since = monotonic()
     finally:
         poller.close()
 

@@ -48,7 +48,26 @@ def set_states(sb: Scoreboard, child: int, letters: str) -> None:
 # -- creating and sharing ---------------------------------------------------------
 
 
-def test_create_makes_a_file_in_the_shared_memory_directory_with_every_slot_dead() -> None:
+def test_create_makes_an_anonymous_file_with_every_slot_dead() -> None:
+    # no name in any directory: a parent killed by SIGKILL leaves nothing behind
+    sb = Scoreboard.create(2, 3)
+    try:
+        assert sb.path.startswith(f"/proc/{os.getpid()}/fd/")
+        assert os.readlink(sb.path).startswith("/memfd:mpmd-scoreboard")
+        assert sb.status_letters() == "......"
+        attached = Scoreboard.attach(sb.path)  # as a spawned (winnt) child does
+        assert attached.status_letters() == "......"
+        attached.close()
+    finally:
+        sb.close()
+        sb.unlink()
+    assert not os.path.exists(sb.path)
+
+
+def test_without_memfd_create_makes_a_named_file_in_the_shared_memory_directory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delattr(os, "memfd_create")
     sb = Scoreboard.create(2, 3)
     try:
         assert os.path.dirname(sb.path) == default_directory()
@@ -57,6 +76,7 @@ def test_create_makes_a_file_in_the_shared_memory_directory_with_every_slot_dead
     finally:
         sb.close()
         sb.unlink()
+    assert not os.path.exists(sb.path)
 
 
 def test_a_spawned_interpreter_attaches_and_the_parent_sees_its_writes(

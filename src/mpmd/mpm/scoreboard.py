@@ -11,13 +11,17 @@ as plain values (a snapshot, the counts, the totals, the ``Scoreboard:``
 letters) belongs to ``scoreboard_view.py``: the ``Scoreboard`` methods of
 those names call it.
 
-Mechanism: a file mapped with ``mmap`` (``MAP_SHARED``), in ``/dev/shm`` when
-it exists (memory, never disk), else the temp dir. A forked child keeps using
-the parent's ``Scoreboard`` object: the mapping is inherited and shared. A
-child started as a fresh interpreter (winnt, no fork) calls
-``Scoreboard.attach(path)`` and maps the same file; nothing here depends on
-fork. The file is allocated up front (``posix_fallocate``), so a full
-``/dev/shm`` fails at ``create`` rather than with SIGBUS under load.
+Mechanism: a file mapped with ``mmap`` (``MAP_SHARED``). Unless ScoreBoardFile
+names one, it is a file with no name (``memfd_create``, memory, never disk), as
+httpd's default is anonymous shared memory: a parent killed with SIGKILL leaves
+nothing behind. Its ``path`` is then the parent's descriptor in ``/proc``.
+Without memfd, it is a named file in ``/dev/shm`` when that exists, else the
+temp dir. A forked child keeps using the parent's ``Scoreboard`` object: the
+mapping is inherited and shared. A child started as a fresh interpreter
+(winnt, no fork) calls ``Scoreboard.attach(path)`` and maps the same file;
+nothing here depends on fork. The file is allocated up front
+(``posix_fallocate``), so a full ``/dev/shm`` fails at ``create`` rather than
+with SIGBUS under load.
 
 Layout, native byte order, every size fixed (``ctypes.Structure`` views):
 
@@ -354,10 +358,21 @@ def layout_size(server_limit: int, thread_limit: int) -> int:
 
 
 def default_directory() -> str:
-    """Where ``create`` puts the file: ``/dev/shm`` (memory) when usable, else the temp dir."""
+    """Where ``create`` puts a named file: ``/dev/shm`` (memory) when usable, else the temp dir."""
     if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
         return "/dev/shm"
     return tempfile.gettempdir()
+
+
+def new_file() -> tuple[int, str, bool]:
+    """A fresh scoreboard file: its descriptor, a path that opens it, and whether it is
+    anonymous (a memfd, opened by its path in ``/proc`` while this process keeps it)."""
+    fds = f"/proc/{os.getpid()}/fd"
+    if hasattr(os, "memfd_create") and os.path.isdir(fds):
+        fd = os.memfd_create("mpmd-scoreboard", os.MFD_CLOEXEC)
+        return fd, f"{fds}/{fd}", True
+    fd, path = tempfile.mkstemp(prefix="mpmd-scoreboard-", dir=default_directory())
+    return fd, path, False
 
 
 # -- the table ------------------------------------------------------------------
@@ -366,10 +381,11 @@ def default_directory() -> str:
 class Scoreboard:
     """The mapped table; ``create`` in the parent, ``attach`` in a spawned child."""
 
-    def __init__(self, mm: mmap.mmap, path: str, creator_pid: int) -> None:
+    def __init__(self, mm: mmap.mmap, path: str, creator_pid: int, fd: int = -1) -> None:
         self._mm: mmap.mmap | None = mm
         self.path = path
         self._creator_pid = creator_pid
+        self._fd = fd  # an anonymous file's only name: kept open by its creator until unlink
         self._header: GlobalScore | None = GlobalScore.from_buffer(mm, 0)
         self.server_limit: int = self._header.server_limit
         self.thread_limit: int = self._header.thread_limit
@@ -386,7 +402,7 @@ class Scoreboard:
     def create(cls, server_limit: int, thread_limit: int, path: str | None = None) -> Scoreboard:
         """Make a new scoreboard file and map it; every worker slot starts DEAD.
 
-        ``path`` None: a fresh file in ``default_directory()``. A given path is
+        ``path`` None: an anonymous file (``new_file``). A given path is
         replaced if it exists (a stale file from a crashed run must not be
         shared with a process that still maps it).
         """
@@ -395,9 +411,10 @@ class Scoreboard:
                 f"scoreboard of {server_limit} x {thread_limit} slots: both must be at least 1"
             )
         size = layout_size(server_limit, thread_limit)
+        anonymous = False
         try:
             if path is None:
-                fd, path = tempfile.mkstemp(prefix="mpmd-scoreboard-", dir=default_directory())
+                fd, path, anonymous = new_file()
             else:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
@@ -413,10 +430,14 @@ class Scoreboard:
                     os.ftruncate(fd, size)
                 mm = mmap.mmap(fd, size)
             finally:
-                os.close(fd)
+                if not anonymous:
+                    os.close(fd)
         except OSError as e:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
+            if anonymous:
+                os.close(fd)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
             raise ScoreboardError(f"cannot create scoreboard {path} ({size} bytes): {e}") from e
         header = GlobalScore.from_buffer(mm, 0)
         header.version = VERSION
@@ -435,7 +456,7 @@ class Scoreboard:
         mm[base + STATUS_OFFSET : size : WORKER_SIZE] = DEAD * (server_limit * thread_limit)
         header.magic = MAGIC  # last: a half-made file never validates
         del header
-        return cls(mm, path, os.getpid())
+        return cls(mm, path, os.getpid(), fd if anonymous else -1)
 
     @classmethod
     def attach(cls, path: str) -> Scoreboard:
@@ -494,11 +515,16 @@ class Scoreboard:
             mm.close()
 
     def unlink(self) -> None:
-        """Remove the file (the creating process only; mappings stay valid until closed)."""
+        """Remove the file (the creating process only; mappings stay valid until closed).
+        An anonymous file's name is its creator's descriptor: closing it removes the name."""
         if os.getpid() != self._creator_pid:
             raise ScoreboardError(
                 f"scoreboard {self.path}: only the process that created it may unlink it"
             )
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+            return
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
 

@@ -106,6 +106,38 @@ def test_graceful_restart_brings_the_new_generation_back_to_start_servers(
         get(server)
 
 
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_worker_children_keep_to_a_cpu_each_when_there_are_enough(
+    tmp_path: Path,
+) -> None:
+    body = mpm_conf(
+        "worker",
+        tmp_path,
+        StartServers=2,
+        ServerLimit=2,
+        ThreadsPerChild=4,
+        MinSpareThreads=4,
+        MaxSpareThreads=8,
+    )
+    with run_server(tmp_path, body, mode="-DFOREGROUND") as server:
+        wait_for(lambda: live_processes(server) == 2 and worker_states(server).count("_") == 8)
+        shares = sorted(psutil.Process(pid).cpu_affinity() for pid in children(server))
+        assert len(shares) == 2 and shares[0] != shares[1] and len(shares[0]) == 1, shares
+        assert psutil.Process(server.pid).cpu_affinity() == sorted(os.sched_getaffinity(0))
+        get(server)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_the_winnt_child_keeps_to_one_cpu(tmp_path: Path) -> None:
+    body = mpm_conf("winnt", tmp_path, ThreadsPerChild=4)
+    with run_server(tmp_path, body, mode="-DFOREGROUND") as server:
+        wait_for(lambda: len(children(server)) == 1 and worker_states(server).count("_") == 4)
+        (child,) = children(server)
+        assert len(psutil.Process(child).cpu_affinity()) == 1
+        assert psutil.Process(server.pid).cpu_affinity() == sorted(os.sched_getaffinity(0))
+        get(server)
+
+
 def test_worker_children_share_a_burst_of_keep_alive_connections(tmp_path: Path) -> None:
     # The kernel wakes the first child whose listener waits, and a worker's listener is
     # back waiting microseconds after each accept: left alone, one child takes all 16

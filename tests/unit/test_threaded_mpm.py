@@ -15,6 +15,7 @@ from mpmd.mpm.base import Child
 from mpmd.mpm.scoreboard import Scoreboard
 from mpmd.mpm.threaded import ThreadedConf, check_config
 from mpmd.mpm.winnt import check_config as winnt_check_config
+from mpmd.mpm.worker import cpu_for
 from tests.unit.confkit import fail, load
 
 
@@ -185,3 +186,12 @@ def test_reaching_max_request_workers_is_logged_once(parent: Any) -> None:
         "AH00484: server reached MaxRequestWorkers setting, consider raising the "
         "MaxRequestWorkers setting"
     ]
+
+
+def test_threaded_children_keep_to_a_cpu_each_when_there_are_enough() -> None:
+    assert [cpu_for(slot, 2, [0, 1]) for slot in (0, 1)] == [0, 1]
+    assert [cpu_for(slot, 2, [0, 1, 2, 3]) for slot in (0, 1)] == [0, 1]
+    assert [cpu_for(slot, 1, [4, 6]) for slot in (0, 1)] == [4, 6]  # winnt's two slots
+    assert cpu_for(2, 2, [0, 1]) == 0  # a graceful restart's child shares slot 0's CPU
+    assert cpu_for(0, 3, [0, 1]) is None  # more children than CPUs: the kernel's choice
+    assert cpu_for(0, 1, [3]) is None  # one CPU: nothing to choose

@@ -125,7 +125,8 @@ class WorkerChild(ThreadedChild):
             allowed = sorted(os.sched_getaffinity(0))
             cpu = cpu_for(self.slot, self.conf.active_daemons_limit, allowed)
             if cpu is not None:
-                os.sched_setaffinity(0, [cpu])
+                with contextlib.suppress(OSError):  # the CPU left our cpuset: any CPU will do
+                    os.sched_setaffinity(0, [cpu])
         listener = threading.Thread(target=self._listen, name="mpmd-listener", daemon=True)
         listener.start()
         super().run()

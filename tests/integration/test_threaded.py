@@ -38,6 +38,26 @@ def live_processes(server: Server) -> int:
         sb.close()
 
 
+def two_children(mpm: str, root: Path, threads: int, extra: str = "") -> str:
+    """A configuration of two children of ``threads`` threads each, both kept when idle."""
+    return mpm_conf(
+        mpm,
+        root,
+        extra,
+        StartServers=2,
+        ServerLimit=2,
+        ThreadsPerChild=threads,
+        MinSpareThreads=threads,
+        MaxSpareThreads=2 * threads,
+        MaxRequestWorkers=2 * threads,
+    )
+
+
+def wait_for_two_idle_children(server: Server, threads: int) -> None:
+    idle = 2 * threads
+    wait_for(lambda: live_processes(server) == 2 and worker_states(server).count("_") == idle)
+
+
 @pytest.mark.parametrize("mpm", ["worker", "event"])
 def test_spare_threads_grow_the_pool_under_a_burst_and_shrink_it_when_idle(
     tmp_path: Path, mpm: str
@@ -76,18 +96,9 @@ def test_graceful_restart_brings_the_new_generation_back_to_start_servers(
     # finish at different times; the new child started in the first freed slot has
     # idle threads enough for MinSpareThreads, so spare maintenance alone would leave
     # the new generation with one child (one core) for good
-    body = mpm_conf(
-        mpm,
-        tmp_path,
-        StartServers=2,
-        ServerLimit=2,
-        ThreadsPerChild=1,
-        MinSpareThreads=1,
-        MaxSpareThreads=2,
-        MaxRequestWorkers=2,
-    )
+    body = two_children(mpm, tmp_path, threads=1)
     with run_server(tmp_path, body, mode="-DFOREGROUND") as server:
-        wait_for(lambda: live_processes(server) == 2 and worker_states(server).count("_") == 2)
+        wait_for_two_idle_children(server, threads=1)
         old = children(server)
         threads = []
         for busy, seconds in ((1, 1), (2, 5)):  # one request per child: one thread each
@@ -110,17 +121,9 @@ def test_graceful_restart_brings_the_new_generation_back_to_start_servers(
 def test_worker_children_keep_to_a_cpu_each_when_there_are_enough(
     tmp_path: Path,
 ) -> None:
-    body = mpm_conf(
-        "worker",
-        tmp_path,
-        StartServers=2,
-        ServerLimit=2,
-        ThreadsPerChild=4,
-        MinSpareThreads=4,
-        MaxSpareThreads=8,
-    )
+    body = two_children("worker", tmp_path, threads=4)
     with run_server(tmp_path, body, mode="-DFOREGROUND") as server:
-        wait_for(lambda: live_processes(server) == 2 and worker_states(server).count("_") == 8)
+        wait_for_two_idle_children(server, threads=4)
         shares = sorted(psutil.Process(pid).cpu_affinity() for pid in children(server))
         assert len(shares) == 2 and shares[0] != shares[1] and len(shares[0]) == 1, shares
         assert psutil.Process(server.pid).cpu_affinity() == sorted(os.sched_getaffinity(0))
@@ -142,18 +145,9 @@ def test_worker_children_share_a_burst_of_keep_alive_connections(tmp_path: Path)
     # The kernel wakes the first child whose listener waits, and a worker's listener is
     # back waiting microseconds after each accept: left alone, one child takes all 16
     # and serves them on one core. A child holding two more than its peer stands aside.
-    body = mpm_conf(
-        "worker",
-        tmp_path,
-        "KeepAliveTimeout 60",
-        StartServers=2,
-        ServerLimit=2,
-        ThreadsPerChild=16,
-        MinSpareThreads=16,
-        MaxSpareThreads=32,
-    )
+    body = two_children("worker", tmp_path, threads=16, extra="KeepAliveTimeout 60")
     with run_server(tmp_path, body, mode="-DFOREGROUND") as server:
-        wait_for(lambda: live_processes(server) == 2 and worker_states(server).count("_") == 32)
+        wait_for_two_idle_children(server, threads=16)
         held: list[socket.socket] = []
         try:
             for _ in range(16):  # one after another: each answered, then kept open

@@ -12,10 +12,10 @@ import pytest
 
 from mpmd.mpm import mpm_for
 from mpmd.mpm.base import Child
+from mpmd.mpm.placement import cpu_for
 from mpmd.mpm.scoreboard import Scoreboard
 from mpmd.mpm.threaded import ThreadedConf, check_config
 from mpmd.mpm.winnt import check_config as winnt_check_config
-from mpmd.mpm.worker import cpu_for
 from tests.unit.confkit import fail, load
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import SERVER_ONLY, Module, Syntax, directive
 from mpmd.mpm.common import max_connections_per_child, max_requests_per_child, number
+from mpmd.mpm.placement import no_wakeup_preemption
 from mpmd.net.listeners import INHERITS_OPTIONS, accept
 
 if TYPE_CHECKING:
@@ -176,30 +177,6 @@ class ChildState:
         self.stopping = False  # told to stop gracefully: finish the connection in hand, then exit
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
-
-
-def no_wakeup_preemption() -> None:
-    """Run this child as SCHED_BATCH: woken for a new connection, it waits for the running
-    task's time slice to end rather than preempting it. Only wake-up preemption changes: a
-    woken child still gets an idle CPU at once, and its fair share of a busy one.
-
-    Dozens of children share a few CPUs, and at saturation each new connection woke an
-    idle child that preempted the child running, often in the middle of its request.
-    Measured with the yield of ``child_main`` in place (40 children, 2 CPUs, ``wrk -c16``
-    with Connection: close, 5 interleaved rounds, the medians): SCHED_OTHER 22.8k req/s,
-    p99 2.84 ms (at most 6.08); SCHED_BATCH 24.5k req/s, p99 1.30 ms (at most 1.56).
-    Keep-alive is not changed by it beyond the noise (63-70k req/s), nor is a request's
-    latency while other children burn CPU (a 20 ms CPU request on 4 connections: p99
-    1.6-2.4 ms either way). The threaded MPMs' children gained nothing from it (worker at
-    c16 keep-alive: 55.4k against 57.1k req/s), so they keep the default.
-
-    What an application starts from a child inherits SCHED_BATCH (Linux resets only the
-    real-time policies on fork); it, too, is only kept from preempting on wake-up.
-    """
-    try:
-        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-    except (AttributeError, OSError):
-        pass  # not Linux, or not permitted (a seccomp profile): stay as started
 
 
 def child_main(parent: Parent, slot: int) -> None:

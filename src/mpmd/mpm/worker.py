@@ -31,19 +31,11 @@ run of 6 rounds, level (48.1k against 48.3k) in another of 8. With
 ``Connection: close`` it stays out of the way: the same system calls and
 CPU per connection as before.
 
-A child keeps to one CPU (``cpu_for``) when there are CPUs enough for each
-child the configuration allows. It runs Python on one CPU at a time anyway
-(the GIL), and a request moves between its threads at every read: the thread
-that holds the connection wakes and takes the GIL from the one that served
-last, a cross-CPU wake-up whenever the two run on different CPUs. Measured
-on 2 CPUs, wrk -c16 keep-alive, alternating rounds, medians: worker
-(2 children x 32 threads) 74.5k and 83.9k req/s kept to a CPU each against
-59.2k and 66.9k, at 19.0 and 17.7 µs of CPU per request against 21.7 and
-19.7 (two runs of 5 rounds), 69.8k against 63.5k in a third; winnt (its one
-child, 64 threads, kept to one CPU) 52.0k req/s against 30.1k, at 18.9 µs
-of CPU per request against 37.5 (4 rounds). The event MPM's children gained
-nothing from it (83.7k against 83.5k req/s): there one thread serves many
-requests without a hand-over, so they are left to the kernel.
+A child keeps to one CPU when there are CPUs enough for each child the
+configuration allows, and then runs as SCHED_BATCH: its threads share that CPU
+and one GIL, and a thread woken by its connection's data no longer preempts
+the one holding the GIL only to wait for it (``placement.py``, with the
+measurements).
 """
 
 from __future__ import annotations
@@ -58,6 +50,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import Module
+from mpmd.mpm.placement import keep_to_one_cpu, no_wakeup_preemption
 from mpmd.mpm.threaded import (
     WORKER_DIRECTIVES,
     ThreadedChild,
@@ -98,15 +91,6 @@ class WorkerModule(Module):
         check_config(config.main.module_conf[self.name], warn)
 
 
-def cpu_for(slot: int, children: int, cpus: list[int]) -> int | None:
-    """The CPU the child in ``slot`` keeps to, when each of the ``children`` the
-    configuration allows can have one of ``cpus`` to itself; else None (any of them).
-    A graceful restart's new children, in other slots, may share one for a while."""
-    if len(cpus) < 2 or children > len(cpus):
-        return None
-    return cpus[slot % len(cpus)]
-
-
 class WorkerChild(ThreadedChild):
     """A worker child: a listener thread accepts, the worker threads serve."""
 
@@ -121,12 +105,9 @@ class WorkerChild(ThreadedChild):
         self.ended_fd = os.eventfd(0, os.EFD_NONBLOCK)
 
     def run(self) -> None:
-        if self.parent.supervised:  # before any thread starts: they inherit it
-            allowed = sorted(os.sched_getaffinity(0))
-            cpu = cpu_for(self.slot, self.conf.active_daemons_limit, allowed)
-            if cpu is not None:
-                with contextlib.suppress(OSError):  # the CPU left our cpuset: any CPU will do
-                    os.sched_setaffinity(0, [cpu])
+        # before any thread starts: they inherit both
+        if self.parent.supervised and keep_to_one_cpu(self.slot, self.conf.active_daemons_limit):
+            no_wakeup_preemption()
         listener = threading.Thread(target=self._listen, name="mpmd-listener", daemon=True)
         listener.start()
         super().run()

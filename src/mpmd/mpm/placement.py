@@ -26,18 +26,18 @@ def no_wakeup_preemption() -> None:
     req/s), nor is a request's latency while other children burn CPU (a 20 ms CPU
     request on 4 connections: p99 1.6-2.4 ms either way).
 
-    worker and winnt, for a child kept to one CPU (``keep_to_one_cpu``): its threads
-    share that CPU and one GIL. A thread woken by its connection's data preempted the
-    thread holding the GIL, only to wait for the GIL: two futex calls and two context
-    switches for nothing. As SCHED_BATCH it runs when the holder blocks in its next
-    read, and the GIL is free then (``perf stat`` on a child: 4.7 futex calls and 4.6
-    context switches per request before, 0.4 and 1.2 after). Measured on 2 CPUs,
-    2 children x 32 threads, alternating rounds, the medians: ``wrk -c16`` keep-alive
-    70.6k against 64.2k req/s and 68.4k against 58.6k (two runs of 8 rounds, uvicorn
-    --workers 2 at 43.1k and 41.2k in the same rounds); Connection: close 21.9k against
-    18.0k (5 rounds); p99 at keep-alive 1.5 against 1.8 ms (5 rounds). Children left to
-    the kernel (not kept to a CPU) gained nothing from it (worker at c16 keep-alive:
-    55.4k against 57.1k req/s), so they keep the default.
+    Not used by worker and winnt. For a child kept to one CPU (``keep_to_one_cpu``) it
+    looked right: its threads share that CPU and one GIL, and a thread woken by its
+    connection's data preempts the thread holding the GIL only to wait for it (``perf
+    stat`` on a child: 4.7 futex calls and 4.6 context switches per request, 0.4 and
+    1.2 as SCHED_BATCH). It served more (2 children x 32 threads, 2 CPUs, alternating
+    rounds, medians: ``wrk -c16`` keep-alive 70.6k against 64.2k req/s and 68.4k
+    against 58.6k, Connection: close 21.9k against 18.0k), but at ``wrk -c64`` its p99
+    rose from 7 ms to 41 ms (5 rounds, up to 71 ms). ``perf sched latency``: wrk, a
+    normal task on the same CPUs, waited up to 67 ms for a CPU (13 ms beside a child
+    of the default policy) and switched 590 times in 2 s instead of 43,863. A child
+    whose threads always have a request ready holds its CPU for whole time slices, and
+    a proxy or database on the same machine would wait as wrk did.
 
     What an application starts from a child inherits SCHED_BATCH (Linux resets only the
     real-time policies on fork); it, too, is only kept from preempting on wake-up.

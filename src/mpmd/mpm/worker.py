@@ -32,10 +32,10 @@ run of 6 rounds, level (48.1k against 48.3k) in another of 8. With
 CPU per connection as before.
 
 A child keeps to one CPU when there are CPUs enough for each child the
-configuration allows, and then runs as SCHED_BATCH: its threads share that CPU
-and one GIL, and a thread woken by its connection's data no longer preempts
-the one holding the GIL only to wait for it (``placement.py``, with the
-measurements).
+configuration allows (``placement.keep_to_one_cpu``, with the measurements).
+It keeps the default scheduling policy: as SCHED_BATCH it served more, but
+held other programs' tasks off its CPU for tens of milliseconds
+(``placement.no_wakeup_preemption``).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import Module
-from mpmd.mpm.placement import keep_to_one_cpu, no_wakeup_preemption
+from mpmd.mpm.placement import keep_to_one_cpu
 from mpmd.mpm.threaded import (
     WORKER_DIRECTIVES,
     ThreadedChild,
@@ -105,9 +105,8 @@ class WorkerChild(ThreadedChild):
         self.ended_fd = os.eventfd(0, os.EFD_NONBLOCK)
 
     def run(self) -> None:
-        # before any thread starts: they inherit both
-        if self.parent.supervised and keep_to_one_cpu(self.slot, self.conf.active_daemons_limit):
-            no_wakeup_preemption()
+        if self.parent.supervised:  # before any thread starts: they inherit it
+            keep_to_one_cpu(self.slot, self.conf.active_daemons_limit)
         listener = threading.Thread(target=self._listen, name="mpmd-listener", daemon=True)
         listener.start()
         super().run()

@@ -262,6 +262,31 @@ def test_dash_capital_s_shows_virtual_hosts_and_run_settings(
     assert "Define: SITE=blue" in lines
 
 
+def test_dash_upper_s_shows_the_vhosts_an_address_chooses_among_by_name(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    conf = write_conf(
+        tmp_path,
+        "Listen 80\n"
+        "<VirtualHost *:80>\nServerName a.example\nServerAlias www.a.example *.a.example\n"
+        "</VirtualHost>\n"
+        "<VirtualHost *:80>\nServerName b.example\n</VirtualHost>\n"
+        "<VirtualHost 127.0.0.1>\nServerName local.example\n</VirtualHost>\n",
+    )
+    code, out, _ = run(capsys, "-S", "-f", str(conf))
+    assert code == 0
+    assert out.splitlines()[:8] == [
+        "VirtualHost configuration:",
+        f"127.0.0.1:*            local.example ({conf}:9)",
+        "*:80                   is a NameVirtualHost",
+        f"         default server a.example ({conf}:2)",
+        f"         port 80 namevhost a.example ({conf}:2)",
+        "                 alias www.a.example",
+        "                 wild alias *.a.example",
+        f"         port 80 namevhost b.example ({conf}:6)",
+    ]
+
+
 # -- -e, -k, serving -------------------------------------------------------------------------------
 
 

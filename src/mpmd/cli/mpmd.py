@@ -18,7 +18,7 @@ from mpmd.cli import quiet_on_broken_pipe
 from mpmd.config.errors import ConfigError
 from mpmd.config.loader import read_config
 from mpmd.config.registry import Ctx
-from mpmd.config.server import Config
+from mpmd.config.server import Config, ServerConfig
 from mpmd.config.sources import Sources
 from mpmd.log.levels import LEVELS
 from mpmd.modules import builtin_modules
@@ -210,10 +210,30 @@ def print_modules(config: Config) -> None:
 
 
 def print_vhosts(config: Config) -> None:
+    """httpd -S: each address a <VirtualHost> names, with the vhosts it may pick among."""
     print("VirtualHost configuration:")
+    chains: dict[tuple[str, int], list[ServerConfig]] = {}
     for v in config.vhosts:
-        addrs = " ".join(v.addrs)
-        print(f"{addrs:<22} {v.server_name or '(no ServerName)'} ({v.defined_in}:{v.defined_line})")
+        for address in v.vhost_addresses:
+            chains.setdefault(address, []).append(v)
+    for (ip, port), chain in sorted(chains.items(), key=lambda item: item[0][0] == ""):
+        host = "*" if ip == "" else f"[{ip}]" if ":" in ip else ip
+        where = f"{host}:{port or '*'}"
+        first = chain[0]
+        if len(chain) == 1:
+            print(f"{where:<22} {first.server_name} ({first.defined_in}:{first.defined_line})")
+            continue
+        print(f"{where:<22} is a NameVirtualHost")
+        print(
+            f"{'':8} default server {first.server_name} ({first.defined_in}:{first.defined_line})"
+        )
+        for v in chain:
+            print(
+                f"{'':8} port {port or '*'} namevhost {v.server_name} ({v.defined_in}:{v.defined_line})"
+            )
+            for alias in v.server_aliases:
+                wild = "wild " if "*" in alias or "?" in alias else ""
+                print(f"{'':16} {wild}alias {alias}")
     print(f'ServerRoot: "{config.server_root}"')
     print(f'Main DocumentRoot: "{config.main.document_root}"')
     print(f'Main ErrorLog: "{config.main.error_log or config.path("logs/error_log")}"')

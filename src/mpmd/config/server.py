@@ -79,6 +79,8 @@ class ServerConfig:
     modules: ModuleSet
     is_virtual: bool = False
     addrs: list[str] = field(default_factory=list)
+    # a <VirtualHost>'s addresses as (IP, port); IP "" is any (*, _default_), port 0 any
+    vhost_addresses: list[tuple[str, int]] = field(default_factory=list)
     module_conf: dict[str, Any] = field(default_factory=dict)
     dir_defaults: DirConf = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
@@ -226,6 +228,8 @@ class Config:
         for vhost in self.vhosts:
             vhost.dir_defaults = vhost.merge_dir(self.main.dir_defaults, vhost.dir_defaults)
             vhost.sections = [*self.main.sections, *vhost.sections]
+            if not vhost.server_name:  # httpd names it after the main server
+                vhost.server_name = self.main.server_name
         for server in [self.main, *self.vhosts]:
             server.finish_sections()
         self.hooks = {h: self.modules.hooks(h) for h in HOOKS}

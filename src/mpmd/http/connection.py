@@ -33,6 +33,8 @@ from mpmd.http.writer import ResponseWriter
 from mpmd.net.listeners import timeval
 
 if TYPE_CHECKING:
+    from mpmd.config.server import ServerConfig
+    from mpmd.config.vhosts import VirtualHosts
     from mpmd.http.site import Site
 
 # bound once: compiled, ``time.time()`` is a module attribute lookup on every call
@@ -132,7 +134,15 @@ class Connection(ResponseWriter):
         self._rcvtimeo = -1.0
         self._body_deadline = 0.0
         self._body_cap = 0.0
+        # the virtual hosts that may answer here, chosen per request by name (vhosts.py);
+        # the first, the address's default, answers until a request names one
+        self.vhosts: VirtualHosts | None = site.vhosts
+        self.named: tuple[ServerConfig, ...] = ()
         server = site.main
+        if self.vhosts is not None:
+            self.named = self.vhosts.for_address(*self._local)
+            if self.named:
+                server = self.named[0]
         self.server = server
         self.limit_line = server.limit_request_line
         self.limit_fields = server.limit_request_fields
@@ -267,7 +277,20 @@ class Connection(ResponseWriter):
         if req.content_length is None and not req.chunked_in:
             req.body_done = True
         self._split_target(req, target)
+        if len(self.named) > 1:
+            req.server = self._named_server(target)
         self.ready.append(req)
+
+    def _named_server(self, target: str) -> ServerConfig:
+        """The virtual host this request names: by the host of an absolute target, else
+        by its Host header; with neither, the address's default."""
+        host = self.valid_host.decode("latin-1") if self.host_seen else ""
+        if not target.startswith("/") and "://" in target[:8]:
+            rest = target.split("://", 1)[1]
+            slash = rest.find("/")
+            host = rest[:slash] if slash >= 0 else rest.partition("?")[0]
+        assert self.vhosts is not None
+        return self.vhosts.by_name(self.named, host)
 
     def _split_target(self, req: Request, target: str) -> None:
         if target.startswith("/"):

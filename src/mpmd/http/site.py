@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
+from mpmd.config.vhosts import VirtualHosts
 from mpmd.http.errors import DROPS_CONNECTION, BodyError, ClientGone, HttpError
 from mpmd.http.request import Request
 from mpmd.http.response import error_page, server_banner
@@ -49,6 +50,8 @@ class Site:
     ) -> None:
         self.config = config
         self.main: ServerConfig = config.main
+        # which <VirtualHost> answers (None: there are none, the main server answers all)
+        self.vhosts: VirtualHosts | None = VirtualHosts(config.vhosts) if config.vhosts else None
         self.error_log = error_log
         self.multithread = multithread
         self.multiprocess = multiprocess

@@ -133,18 +133,26 @@ def _register_sections() -> tuple[Any, ...]:
 )
 def _virtual_host(cmd: Cmd, text: str, children: list[Node]) -> None:
     from mpmd.config.server import ServerConfig
+    from mpmd.config.vhosts import resolve, vhost_address
 
     addrs = split_args(text)
     if not addrs:
         raise cmd.error("<VirtualHost> directive requires additional arguments")
+    bound: list[tuple[str, int]] = []
     for a in addrs:
-        has_port = "]:" in a if a.startswith("[") else ":" in a
-        parse_host_port(cmd, a if has_port else a + ":0")
+        host, port = vhost_address(a)
+        if not (port.isascii() and port.isdigit()) or int(port) > 65535:
+            raise cmd.error("Invalid address or port")
+        ips = resolve(host)
+        if not ips:
+            cmd.warn(f"AH00547: Could not resolve host name {host} -- ignoring!")
+        bound.extend((ip, int(port)) for ip in ips)
     main = cmd.server
     vhost = ServerConfig(
         cmd.config.modules,
         is_virtual=True,
         addrs=addrs,
+        vhost_addresses=bound,
         defined_in=cmd.node.file,
         defined_line=cmd.node.line,
     )

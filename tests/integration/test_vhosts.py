@@ -1,5 +1,5 @@
 """Name-based virtual hosts over real sockets, on every MPM: the Host a request names picks
-the <VirtualHost> that answers it, its DocumentRoot, its Alias and its access log."""
+the <VirtualHost> that answers it, its DocumentRoot, its Alias and its logs."""
 
 from __future__ import annotations
 
@@ -22,12 +22,16 @@ ServerName main.test
 DocumentRoot {root}/main
 LogFormat "%v %U" vhost
 CustomLog {root}/main_log vhost
+<Location /denied>
+    Require all denied
+</Location>
 <VirtualHost *>
     ServerName a.test
     ServerAlias www.a.test *.wild.test
     DocumentRoot {root}/a
     Alias /elsewhere.txt {root}/c/who.txt
     CustomLog {root}/a_log vhost
+    ErrorLog {root}/a_error_log
 </VirtualHost>
 <VirtualHost *>
     ServerName b.test
@@ -112,14 +116,29 @@ def test_a_vhost_logs_to_its_own_access_log_and_one_without_to_the_main_servers(
     get(site, "www.a.test", "/who.txt?a-log")
     get(site, "b.test", "/who.txt?main-log")
     a_log, main_log = site.root.parent / "a_log", site.root.parent / "main_log"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if b"a.test /who.txt" in read(a_log) and b"b.test /who.txt" in read(main_log):
-            break
-        time.sleep(0.05)
-    assert b"a.test /who.txt" in read(a_log)  # %v: the vhost's ServerName
-    assert b"b.test /who.txt" in read(main_log)
+    wait_for_line(a_log, b"a.test /who.txt")  # %v: the vhost's ServerName
+    wait_for_line(main_log, b"b.test /who.txt")
     assert b"b.test" not in read(a_log) and b"a.test" not in read(main_log)
+
+
+def test_a_vhost_with_an_error_log_of_its_own_logs_its_errors_there(site: Server) -> None:
+    for host in ("a.test", "b.test"):
+        head = f"GET /denied?{host} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        (reply,) = read_replies(site.raw(head.encode()))
+        assert reply.status == 403
+    root = site.root.parent
+    denied = "AH01630: client denied by server configuration: {}/denied"
+    wait_for_line(root / "a_error_log", denied.format(root / "a").encode())
+    wait_for_line(site.error_log, denied.format(root / "b").encode())  # the main server's
+    assert read(root / "a_error_log").count(b"AH01630") == 1
+    assert read(site.error_log).count(b"AH01630") == 1
+
+
+def wait_for_line(path: Path, text: bytes) -> None:
+    deadline = time.monotonic() + 10
+    while text not in read(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert text in read(path), read(path)
 
 
 def read(path: Path) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -138,3 +139,36 @@ def test_an_unresolvable_vhost_address_is_ignored_with_httpd_warning(
 def test_a_vhost_without_a_server_name_takes_the_main_servers(tmp_path: Path, own: str) -> None:
     config = load(tmp_path, f"ServerName main.test\n<VirtualHost *>\n{own}</VirtualHost>\n")
     assert config.config.vhosts[0].server_name == ("own.test" if own else "main.test")
+
+
+def test_vhosts_with_a_log_of_their_own_get_one_and_share_its_file(tmp_path: Path) -> None:
+    from mpmd.log.errorlog import open_error_log
+    from mpmd.log.levels import DEBUG, INFO
+
+    config = load(
+        tmp_path,
+        "ErrorLog main_err\nLogLevel info\n"
+        "<VirtualHost *>\nServerName same.test\n</VirtualHost>\n"  # the main server's log
+        "<VirtualHost *>\nServerName own.test\nErrorLog own_err\n</VirtualHost>\n"
+        "<VirtualHost *>\nServerName own2.test\nErrorLog own_err\n</VirtualHost>\n"
+        "<VirtualHost *>\nServerName debug.test\nLogLevel debug\n</VirtualHost>\n",
+    ).config
+    same, own, own2, debug = config.vhosts
+    log = open_error_log(config)
+    try:
+        assert log.for_server(config.main) is log and log.for_server(same) is log
+        assert log.for_server(own).path == str(tmp_path / "own_err")
+        assert log.for_server(own2).fd == log.for_server(own).fd  # one descriptor per file
+        assert log.for_server(debug).fd == log.fd and log.for_server(debug).level == DEBUG
+        assert log.level == INFO
+        log.for_server(own2).log(INFO, "MP99999: own2's line")
+        log.for_server(debug).log(DEBUG, "MP99998: debug's line")
+        log.log(DEBUG, "MP99997: below the main server's level")
+        assert "MP99999: own2's line" in (tmp_path / "own_err").read_text()
+        assert "MP99998" in (tmp_path / "main_err").read_text()
+        assert "MP99997" not in (tmp_path / "main_err").read_text()
+    finally:
+        log.close()
+    for fd in (log.fd, log.for_server(own).fd):
+        with pytest.raises(OSError):
+            os.fstat(fd)  # closed

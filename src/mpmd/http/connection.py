@@ -556,7 +556,9 @@ class Connection(ResponseWriter):
             pass
         except Exception as e:  # never let one connection take the process down
             self.site.log_exception(
-                f"MP00001: unexpected error on connection: {e!r}", self.client_label
+                f"MP00001: unexpected error on connection: {e!r}",
+                self.client_label,
+                server=self.server,
             )
         finally:
             self.close()
@@ -619,7 +621,9 @@ class Connection(ResponseWriter):
             pass
         except Exception as e:
             self.site.log_exception(
-                f"MP00001: unexpected error on connection: {e!r}", self.client_label
+                f"MP00001: unexpected error on connection: {e!r}",
+                self.client_label,
+                server=self.server,
             )
         self.close_lingering()
         return False
@@ -646,7 +650,9 @@ class Connection(ResponseWriter):
             pass
         except Exception as e:
             self.site.log_exception(
-                f"MP00001: unexpected error on connection: {e!r}", self.client_label
+                f"MP00001: unexpected error on connection: {e!r}",
+                self.client_label,
+                server=self.server,
             )
         return self.close_lingering()
 

@@ -81,10 +81,17 @@ class Site:
         client: str | None = None,
         server: ServerConfig | None = None,
     ) -> None:
-        self.error_log.log(level, message, module, client)
+        log = self.error_log if server is None else self.error_log.for_server(server)
+        log.log(level, message, module, client)
 
-    def log_exception(self, message: str, client: str | None = None, module: str = "core") -> None:
-        self.error_log.log(ERROR, message + "\n" + traceback.format_exc(), module, client)
+    def log_exception(
+        self,
+        message: str,
+        client: str | None = None,
+        module: str = "core",
+        server: ServerConfig | None = None,
+    ) -> None:
+        self.log(ERROR, message + "\n" + traceback.format_exc(), module, client, server)
 
     # -- the request ---------------------------------------------------------
     def handle(self, req: Request) -> None:
@@ -111,6 +118,7 @@ class Site:
                 self.log_exception(
                     f"MP00003: exception while serving {req.request_line!r}: {e!r}",
                     req.conn.client_label,
+                    server=req.server,
                 )
                 self.fail(req, 500, "", log=False)
         except ClientGone:
@@ -118,7 +126,9 @@ class Site:
         except Exception:
             req.close_after = True
             self.log_exception(
-                "MP00004: error while sending an error response", req.conn.client_label
+                "MP00004: error while sending an error response",
+                req.conn.client_label,
+                server=req.server,
             )
         req.end_perf = _perf_counter()
         if req.close_after and self.loggers:
@@ -127,7 +137,7 @@ class Site:
             try:
                 log_transaction(req)
             except Exception:
-                self.log_exception("MP00005: log_transaction hook failed")
+                self.log_exception("MP00005: log_transaction hook failed", server=req.server)
         if slot is not None:
             slot.end_request(
                 req.bytes_sent, int((req.end_perf - req.start_perf) * 1_000_000), status=req.status
@@ -178,6 +188,7 @@ class Site:
                 ERROR,
                 f"AH00141: Handler for {req.handler} returned invalid result code",
                 client=req.conn.client_label,
+                server=req.server,
             )
             raise HttpError(500, log=False)
         raise HttpError(404, log=False)
@@ -208,7 +219,8 @@ class Site:
     ) -> None:
         if log and note:
             # 501/505 are the client's doing; only the server's own failures are errors
-            self.log(ERROR if status in (500, 503) else INFO, note, client=req.conn.client_label)
+            level = ERROR if status in (500, 503) else INFO
+            self.log(level, note, client=req.conn.client_label, server=req.server)
         if req.head_sent:
             req.close_after = True  # too late for an error page: cut the response short
             return
@@ -302,6 +314,7 @@ class Site:
             self.log_exception(
                 f"MP00006: exception while serving ErrorDocument {url}: {e!r}",
                 req.conn.client_label,
+                server=req.server,
             )
             return 500
         req.status = sub.status

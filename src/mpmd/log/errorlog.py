@@ -49,12 +49,19 @@ class ErrorLog:
         self.level = level
         self.module_levels = module_levels or {}
         self.path: str | None = None
+        self.owns_fd = True  # False: another ErrorLog's file, closed with that one
+        # a <VirtualHost>'s own ErrorLog or LogLevel, by id() of its ServerConfig
+        self.vhosts: dict[int, ErrorLog] = {}
 
     @classmethod
     def open(cls, path: str, level: int, module_levels: dict[str, int]) -> ErrorLog:
         log = cls(open_log_fd(path), level, module_levels)
         log.path = path
         return log
+
+    def for_server(self, server: object) -> ErrorLog:
+        """The log of ``server`` (a ServerConfig): its own, or this, the main server's."""
+        return self.vhosts.get(id(server), self)
 
     def enabled(self, level: int, module: str = "core") -> bool:
         limit = self.module_levels.get(module + "_module", self.level)
@@ -83,7 +90,9 @@ class ErrorLog:
         write_all(self.fd, data)
 
     def close(self) -> None:
-        if self.fd > 2:
+        for log in self.vhosts.values():
+            log.close()
+        if self.fd > 2 and self.owns_fd:
             try:
                 os.close(self.fd)
             except OSError:
@@ -117,7 +126,23 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 def open_error_log(config: Config) -> ErrorLog:
-    """The main server's ErrorLog at its LogLevel (httpd's default: logs/error_log)."""
+    """The main server's ErrorLog at its LogLevel (httpd's default: logs/error_log), with
+    the logs of the virtual hosts that have an ErrorLog or LogLevel of their own (one
+    descriptor per file, however many servers write to it)."""
     main = config.main
     path = main.error_log or config.path("logs/error_log")
-    return ErrorLog.open(path, main.log_level, main.module_log_levels)
+    log = ErrorLog.open(path, main.log_level, main.module_log_levels)
+    files = {path: log.fd}
+    for vhost in config.vhosts:
+        own = vhost.error_log or path
+        if own.startswith("syslog"):
+            own = path
+        levels = (vhost.log_level, vhost.module_log_levels)
+        if own == path and levels == (main.log_level, main.module_log_levels):
+            continue
+        fd = files.get(own)
+        vlog = ErrorLog(open_log_fd(own) if fd is None else fd, *levels)
+        vlog.path, vlog.owns_fd = own, fd is None
+        files[own] = vlog.fd
+        log.vhosts[id(vhost)] = vlog
+    return log

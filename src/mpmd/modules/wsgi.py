@@ -521,6 +521,7 @@ class WsgiModule(Module):
             req.conn.site.log_exception(
                 f"MP00011: Failed to load WSGI application {mount.target}: {e!r}",
                 req.conn.client_label,
+                server=req.server,
             )
             raise HttpError(500, log=False) from None
         environ = self.environ(req, mount)

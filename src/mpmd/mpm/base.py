@@ -127,8 +127,7 @@ class Parent:
     def open_logs(self) -> None:
         old = self.error_log
         self.error_log = open_error_log(self.config)
-        if old.fd > 2:
-            old.close()
+        old.close()
 
     def open_listeners(self) -> None:
         """Open what Listen asks for, keeping sockets that stay (graceful restart)."""

@@ -172,3 +172,29 @@ def test_vhosts_with_a_log_of_their_own_get_one_and_share_its_file(tmp_path: Pat
     for fd in (log.fd, log.for_server(own).fd):
         with pytest.raises(OSError):
             os.fstat(fd)  # closed
+
+
+def test_a_vhost_takes_what_it_does_not_set_from_the_main_server_wherever_that_is_set(
+    tmp_path: Path,
+) -> None:
+    from mpmd.log.levels import DEBUG, ERROR, INFO
+
+    (tmp_path / "docs").mkdir()
+    config = load(
+        tmp_path,
+        "Timeout 30\n"
+        "<VirtualHost *>\nServerName a.test\nKeepAliveTimeout 9\nLogLevel mime:debug\n"
+        "</VirtualHost>\n"
+        "<VirtualHost *>\nServerName b.test\nLogLevel error\n</VirtualHost>\n"
+        # the main server's settings after the sections: httpd merges once the file is read
+        "KeepAliveTimeout 2\nTimeout 45\nDocumentRoot docs\nLogLevel info core:debug\n"
+        "ErrorLog main_err\n",
+    ).config
+    main, (a, b) = config.main, config.vhosts
+    assert (a.timeout, a.keep_alive_timeout, b.keep_alive_timeout) == (45, 9, 2)
+    assert a.document_root == b.document_root == main.document_root == str(tmp_path / "docs")
+    assert a.error_log == b.error_log == str(tmp_path / "main_err")
+    # a module's level alone keeps the main server's level; a level of its own replaces it
+    assert (a.log_level, b.log_level) == (INFO, ERROR)
+    assert a.module_log_levels == {"core_module": DEBUG, "mime_module": DEBUG}
+    assert b.module_log_levels == {"core_module": DEBUG}

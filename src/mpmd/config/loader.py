@@ -124,6 +124,8 @@ class Loader:
             if e.file is None:
                 e.file, e.line = node.file, node.line
             raise
+        if cmd.section is None:
+            cmd.server.given.add(key)
 
     # -- Include / LoadModule, used by the core and so modules ---------------
     def include(self, cmd: Cmd, pattern: str, optional: bool) -> None:

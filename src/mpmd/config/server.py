@@ -72,6 +72,23 @@ class Section:
         return len(uri) == len(p) or p.endswith("/") or uri[len(p)] == "/"
 
 
+# the core's server settings a <VirtualHost> takes from the main server unless it gives
+# the directive itself (LogLevel is merged apart: per module, and a module level alone
+# leaves the vhost's own level the main server's)
+INHERITED_BY_VHOSTS: dict[str, tuple[str, ...]] = {
+    "timeout": ("timeout",),
+    "keepalive": ("keep_alive",),
+    "keepalivetimeout": ("keep_alive_timeout",),
+    "maxkeepaliverequests": ("max_keep_alive_requests",),
+    "limitrequestline": ("limit_request_line",),
+    "limitrequestfieldsize": ("limit_request_field_size",),
+    "limitrequestfields": ("limit_request_fields",),
+    "documentroot": ("document_root",),
+    "serveradmin": ("server_admin",),
+    "errorlog": ("error_log",),
+}
+
+
 @dataclass(eq=False)
 class ServerConfig:
     """One server: the main server or a <VirtualHost>."""
@@ -106,6 +123,9 @@ class ServerConfig:
     error_log: str | None = None
     log_level: int = 4  # warn
     module_log_levels: dict[str, int] = field(default_factory=dict)
+    # the server-level directives given for this server itself (lower case): a virtual
+    # host takes the main server's value of the others when the configuration is read
+    given: set[str] = field(default_factory=set)
     # RequestReadTimeout (mod_reqtimeout): (initial, maximum, bytes/s that extend it); None -> Timeout
     header_read_timeout: tuple[float, float, float] | None = None
     body_read_timeout: tuple[float, float, float] | None = None
@@ -225,11 +245,21 @@ class Config:
 
         # httpd's ap_fixup_virtual_hosts: a virtual host's per-directory defaults merge
         # onto the main server's, and the main server's sections apply there too (first)
+        main = self.main
         for vhost in self.vhosts:
-            vhost.dir_defaults = vhost.merge_dir(self.main.dir_defaults, vhost.dir_defaults)
-            vhost.sections = [*self.main.sections, *vhost.sections]
+            vhost.dir_defaults = vhost.merge_dir(main.dir_defaults, vhost.dir_defaults)
+            vhost.sections = [*main.sections, *vhost.sections]
             if not vhost.server_name:  # httpd names it after the main server
-                vhost.server_name = self.main.server_name
+                vhost.server_name = main.server_name
+            # httpd's ap_fixup_virtual_hosts, after the whole file: what the vhost did not
+            # set is the main server's, wherever in the file the main server set it
+            for name, attrs in INHERITED_BY_VHOSTS.items():
+                if name not in vhost.given:
+                    for attr in attrs:
+                        setattr(vhost, attr, getattr(main, attr))
+            if "loglevel-level" not in vhost.given:
+                vhost.log_level = main.log_level
+            vhost.module_log_levels = {**main.module_log_levels, **vhost.module_log_levels}
         for server in [self.main, *self.vhosts]:
             server.finish_sections()
         self.hooks = {h: self.modules.hooks(h) for h in HOOKS}

@@ -634,6 +634,7 @@ def _log_level(cmd: Cmd, *words: str) -> None:
             cmd.server.module_log_levels[base + "_module"] = LEVELS[level.lower()]
         else:
             cmd.server.log_level = LEVELS[level.lower()]
+            cmd.server.given.add("loglevel-level")  # not only a module's level
 
 
 @directive(

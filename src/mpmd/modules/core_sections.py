@@ -147,7 +147,6 @@ def _virtual_host(cmd: Cmd, text: str, children: list[Node]) -> None:
         if not ips:
             cmd.warn(f"AH00547: Could not resolve host name {host} -- ignoring!")
         bound.extend((ip, int(port)) for ip in ips)
-    main = cmd.server
     vhost = ServerConfig(
         cmd.config.modules,
         is_virtual=True,
@@ -156,21 +155,6 @@ def _virtual_host(cmd: Cmd, text: str, children: list[Node]) -> None:
         defined_in=cmd.node.file,
         defined_line=cmd.node.line,
     )
-    # a virtual host starts from the main server's settings (httpd merges them after reading)
-    for attr in (
-        "timeout",
-        "keep_alive",
-        "keep_alive_timeout",
-        "max_keep_alive_requests",
-        "limit_request_line",
-        "limit_request_field_size",
-        "limit_request_fields",
-        "document_root",
-        "server_admin",
-        "error_log",
-        "log_level",
-    ):
-        setattr(vhost, attr, getattr(main, attr))
     cmd.config.vhosts.append(vhost)
     cmd.walk(children, server=vhost, context=Ctx.VHOST, section_kind="VirtualHost")
 

@@ -244,15 +244,14 @@ class Config:
         from mpmd.config.registry import HOOKS
 
         # httpd's ap_fixup_virtual_hosts: a virtual host's per-directory defaults merge
-        # onto the main server's, and the main server's sections apply there too (first)
+        # onto the main server's, and the main server's sections apply there too (first);
+        # what the vhost did not set is the main server's, wherever in the file that is set
         main = self.main
         for vhost in self.vhosts:
             vhost.dir_defaults = vhost.merge_dir(main.dir_defaults, vhost.dir_defaults)
             vhost.sections = [*main.sections, *vhost.sections]
             if not vhost.server_name:  # httpd names it after the main server
                 vhost.server_name = main.server_name
-            # httpd's ap_fixup_virtual_hosts, after the whole file: what the vhost did not
-            # set is the main server's, wherever in the file the main server set it
             for name, attrs in INHERITED_BY_VHOSTS.items():
                 if name not in vhost.given:
                     for attr in attrs:

@@ -83,8 +83,7 @@ class EventModule(Module):
 class EventChild(ThreadedChild):
     """An event child: one epoll, threads taking turns to wait in it."""
 
-    @property
-    def tick(self) -> float:  # type: ignore[override]
+    def tick(self) -> float:
         """How often the main thread looks: closely only while the leader is out serving."""
         return PROMOTE_AFTER if self.serving else IDLE_TICK
 

@@ -260,7 +260,11 @@ class ThreadedChild:
     and it has nothing left in hand.
     """
 
-    tick = 1.0
+    def tick(self) -> float:
+        """Seconds between two ``housekeeping`` calls. A method, not an attribute a subclass
+        overrides with a property: compiled (mypyc), this class reads its own attribute
+        directly, and event's 2-10 ms tick was read as 1 s."""
+        return 1.0
 
     def __init__(self, parent: Parent, slot: int, conf: ThreadedConf) -> None:
         self.parent = parent
@@ -362,7 +366,7 @@ class ThreadedChild:
             threads.append(thread)
         parent_pid = os.getppid()
         while threads:
-            threads[0].join(self.tick)
+            threads[0].join(self.tick())
             if not threads[0].is_alive():
                 threads = [t for t in threads if t.is_alive()]
             if parent.supervised and os.getppid() != parent_pid:

@@ -141,11 +141,12 @@ def test_the_winnt_child_keeps_to_one_cpu(tmp_path: Path) -> None:
         get(server)
 
 
-def test_worker_children_share_a_burst_of_keep_alive_connections(tmp_path: Path) -> None:
-    # The kernel wakes the first child whose listener waits, and a worker's listener is
-    # back waiting microseconds after each accept: left alone, one child takes all 16
-    # and serves them on one core. A child holding two more than its peer stands aside.
-    body = two_children("worker", tmp_path, threads=16, extra="KeepAliveTimeout 60")
+@pytest.mark.parametrize("mpm", ["worker", "event"])
+def test_children_share_a_burst_of_keep_alive_connections(tmp_path: Path, mpm: str) -> None:
+    # The kernel wakes the first child that waits in epoll, and a child is back waiting
+    # microseconds after each accept: left alone, one child takes all 16 and serves them
+    # on one core. A child holding two more than its peer stands aside.
+    body = two_children(mpm, tmp_path, threads=16, extra="KeepAliveTimeout 60")
     with run_server(tmp_path, body, mode="-DFOREGROUND") as server:
         wait_for_two_idle_children(server, threads=16)
         held: list[socket.socket] = []

@@ -25,6 +25,12 @@ its oldest idle keep-alive connections. A child whose threads are all busy
 has no leader in epoll, so it accepts nothing: the kernel's
 ``EPOLLEXCLUSIVE`` wake-up goes to a child that is waiting.
 
+Children share a burst of long-lived connections as worker's do: a child
+that accepts one and then holds two more than a peer of its generation
+takes its listen sockets out of its epoll until it no longer does (it looks
+at each tick of the main thread), so the kernel
+wakes the peer for the next ones.
+
 Ownership of a connection, which is why there is no lock around it: a
 connection waiting for input is in ``waiting`` (fd → connection), one in a
 lingering close in ``closing``, each armed in epoll; whoever pops it from
@@ -44,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from mpmd.config.registry import Module
 from mpmd.http.connection import LINGER_SECONDS, Connection
 from mpmd.mpm.threaded import (
+    LONG_LIVED,
     WORKER_DIRECTIVES,
     ThreadedChild,
     ThreadedConf,
@@ -117,6 +124,8 @@ class EventChild(ThreadedChild):
         self.listener_lock = threading.Lock()
         self.listening = False
         self.pressure_ticks = 0
+        self.aside = False  # out of epoll's listeners while a peer child holds fewer
+        self.lifetime = LONG_LIVED  # seconds connections last (moving average; none yet)
         self.row = (slot * self.scoreboard.thread_limit, conf.threads_per_child)
         self._enable_listeners()
         # one-shot: every leader sees a stop once, then waits with a short timeout
@@ -132,7 +141,9 @@ class EventChild(ThreadedChild):
             self.listening = True
             self.process.not_accepting = 0
 
-    def _disable_listeners(self) -> None:
+    def _disable_listeners(self, aside: bool = False) -> None:
+        """Take the listen sockets out of the epoll. Standing ``aside`` for a peer, the child
+        still counts as accepting: the peer then never stands aside for it in turn."""
         with self.listener_lock:
             if not self.listening:
                 return
@@ -142,7 +153,8 @@ class EventChild(ThreadedChild):
                 except (OSError, ValueError):
                     pass
             self.listening = False
-            self.process.not_accepting = 1
+            if not aside:
+                self.process.not_accepting = 1
 
     def idle_threads(self) -> int:
         start, count = self.row
@@ -162,6 +174,16 @@ class EventChild(ThreadedChild):
         # as httpd, connections in a lingering close do not count: they are on their way out
         return len(self.conns) - len(self.closing) >= limit
 
+    def may_accept(self) -> bool:
+        """Below httpd's connection limit, and not standing aside for a peer child."""
+        if self.above_limit():
+            return False
+        if self.aside:
+            if self.busier_than_a_peer(len(self.conns)):
+                return False
+            self.aside = False
+        return True
+
     def _accept(self, listener: socket.socket, handle: WorkerHandle) -> None:
         accepted = accept(listener, self.log_accept_error)
         if accepted is None:
@@ -171,8 +193,16 @@ class EventChild(ThreadedChild):
         conn = Connection(sock, client, self.site, inherited=INHERITS_OPTIONS)
         fd = sock.fileno()
         self.conns[fd] = conn
+        held = self.process.connections = len(self.conns)
         if self.above_limit():
             self._disable_listeners()
+        elif self.lifetime >= LONG_LIVED and self.busier_than_a_peer(held):
+            # A burst of long-lived connections would otherwise land on the child whose
+            # leader is back in epoll first (all 16 of wrk's, at times): one GIL, one CPU.
+            # With the listen sockets out of its epoll, new connections wake the peer
+            # (``busier_than_a_peer``); the main thread looks again at each tick.
+            self.aside = True
+            self._disable_listeners(aside=True)
         # The request usually follows the handshake at once: serve it now rather
         # than after one more trip through epoll.
         self._serve(fd, conn, handle, first=True)
@@ -198,7 +228,7 @@ class EventChild(ThreadedChild):
                 if conn.lingering:
                     self._linger(fd, conn, first)
                 else:
-                    self.conns.pop(fd, None)
+                    self._ended(fd)
                 break
             conn.deadline = conn.wait_deadline()
             if first:
@@ -206,7 +236,7 @@ class EventChild(ThreadedChild):
                 try:
                     self.poller.register(fd, EDGE)
                 except (OSError, ValueError):  # pragma: no cover - never expected
-                    self.conns.pop(fd, None)
+                    self._ended(fd)
                     conn.close_now()
                     break
             waiting[fd] = conn
@@ -217,7 +247,8 @@ class EventChild(ThreadedChild):
             if waiting.pop(fd, None) is not conn:
                 break
         handle.set_state(b"_")
-        if not self.listening and not self.stopping and not self.above_limit():
+        # standing aside is looked at by the main thread's tick: not per request
+        if not self.listening and not self.aside and not self.stopping and self.may_accept():
             self._enable_listeners()
 
     def _wake(self, fd: int, handle: WorkerHandle) -> None:
@@ -242,7 +273,7 @@ class EventChild(ThreadedChild):
                 self.poller.modify(fd, ARMED)
         except (OSError, ValueError):  # pragma: no cover - closed under us: never expected
             table.pop(fd, None)
-            self.conns.pop(fd, None)
+            self._ended(fd)
             conn.close_now()
 
     def _linger(self, fd: int, conn: Connection, first: bool = False) -> None:
@@ -253,7 +284,7 @@ class EventChild(ThreadedChild):
 
     def _drain(self, fd: int, conn: Connection) -> None:
         if conn.drain():
-            self.conns.pop(fd, None)
+            self._ended(fd)
             conn.close_now()
         else:
             self._arm(self.closing, fd, conn, False)
@@ -328,6 +359,8 @@ class EventChild(ThreadedChild):
         """Promote a thread past a slow leader; every SCAN_EVERY, expire waits that ran out
         and, under pressure, end the oldest idle keep-alives."""
         self.promote()
+        if self.aside and not self.listening and not self.stopping and self.may_accept():
+            self._enable_listeners()
         if self.stopping and not self.stop_seen:
             self.stop_seen = True  # (not in the signal handler: it may interrupt a lock holder)
             with self.pool_lock:
@@ -337,8 +370,10 @@ class EventChild(ThreadedChild):
             return
         self.next_scan = clock + SCAN_EVERY
         now = time.time()
-        if self.stopping and self.listening:
+        if self.stopping and (self.listening or self.aside):
+            self.aside = False
             self._disable_listeners()
+            self.process.not_accepting = 1
         # Pressure: the child has stopped accepting for a whole second. httpd then closes every
         # idle keep-alive connection the moment all its workers are busy; a busy moment is
         # ordinary here (a few threads serve many connections), so only the oldest idle
@@ -360,7 +395,7 @@ class EventChild(ThreadedChild):
                 idle_waits.append((conn.deadline, fd, conn))
         for fd, conn in list(self.closing.items()):
             if conn.deadline <= now and self.closing.pop(fd, None) is conn:
-                self.conns.pop(fd, None)
+                self._ended(fd)
                 conn.close_now()
         if shed and idle_waits:
             idle_waits.sort(key=lambda item: item[0])
@@ -371,15 +406,22 @@ class EventChild(ThreadedChild):
         process.connections = len(self.conns)
         process.keep_alive = len(idle_waits)
         process.lingering_close = len(self.closing)
-        if not self.listening and not self.stopping and not self.above_limit():
+        if not self.listening and not self.stopping and self.may_accept():
             self._enable_listeners()
+
+    def _ended(self, fd: int) -> None:
+        """``fd``'s connection is closed or closing for good: no longer this child's."""
+        conn = self.conns.pop(fd, None)
+        if conn is not None:
+            self.lifetime += (time.time() - conn.accepted - self.lifetime) / 16
+            self.process.connections = len(self.conns)
 
     def _expire(self, fd: int, conn: Connection) -> None:
         if self.waiting.pop(fd, None) is conn:  # not taken by a thread meanwhile
             if conn.expire():
                 self._linger(fd, conn)
             else:
-                self.conns.pop(fd, None)
+                self._ended(fd)
 
     def run(self) -> None:
         try:

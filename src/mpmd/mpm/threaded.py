@@ -38,6 +38,11 @@ if TYPE_CHECKING:
     from mpmd.mpm.scoreboard_handle import WorkerHandle
 
 MAX_SERVER_LIMIT = 20000
+# Balancing children (``busier_than_a_peer``) pays only while connections last: one that
+# ends in a millisecond leaves no imbalance behind, and stepping aside for it costs a
+# wake-up. A child balances while its connections have lasted this long on average (an
+# average over the last ~16).
+LONG_LIVED = 0.010
 MAX_THREAD_LIMIT = 20000
 MAX_SPAWN_RATE = 32
 
@@ -304,11 +309,12 @@ class ThreadedChild:
         The kernel gives a connection to the first child, in the order they
         registered, whose epoll has a thread waiting; a child's accepting thread
         is back in epoll microseconds after each accept, so left alone the first
-        child takes most of a burst while the next idles. A worker child serves
-        its connections on one core (the GIL), so 16 connections against none
-        ran at 24k req/s where 8 against 8 ran at 50-80k. A child that holds two
-        more than a peer therefore steps aside. Each child publishes its count
-        (``process.connections``) at every accept and every end.
+        child takes most of a burst while the next idles. A child serves its
+        connections on one core (the GIL): 16 connections against none ran at
+        24k req/s where 8 against 8 ran at 50-80k (worker), 66k against 80-93k
+        (event). A child that holds two more than a peer therefore steps aside.
+        Each child publishes its count (``process.connections``) at every accept
+        and every end.
         """
         if held < 2:
             return False

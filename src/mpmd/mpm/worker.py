@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 from mpmd.config.registry import Module
 from mpmd.mpm.placement import keep_to_one_cpu
 from mpmd.mpm.threaded import (
+    LONG_LIVED,
     WORKER_DIRECTIVES,
     ThreadedChild,
     ThreadedConf,
@@ -62,10 +63,6 @@ from mpmd.net.listeners import INHERITS_OPTIONS, accept
 
 LISTENING = select.EPOLLIN | select.EPOLLEXCLUSIVE  # one child wakes per connection
 STEP_ASIDE = 0.002  # seconds between two looks while a peer child holds fewer connections
-# Balancing pays only while connections last: one that ends in a millisecond leaves no
-# imbalance behind, and stepping aside for it costs a wake-up. A child balances while
-# its connections have lasted this long on average (an average over the last ~16).
-LONG_LIVED = 0.010
 
 if TYPE_CHECKING:
     from mpmd.config.server import Config

@@ -86,6 +86,16 @@ def normalize_path(path: str) -> str | None:
     return result
 
 
+def _absolute_parts(target: str) -> tuple[str, str]:
+    """An absolute-form target's authority (host[:port]) and what follows it from the
+    path on ("/" when it has no path)."""
+    rest = target.split("://", 1)[1]
+    slash = rest.find("/")
+    if slash < 0:
+        return rest.partition("?")[0], "/"
+    return rest[:slash], rest[slash:]
+
+
 class Connection(ResponseWriter):
     """One client connection, from the accept to the close; ``serve`` runs it."""
 
@@ -286,9 +296,7 @@ class Connection(ResponseWriter):
         by its Host header; with neither, the address's default."""
         host = self.valid_host.decode("latin-1") if self.host_seen else ""
         if not target.startswith("/") and "://" in target[:8]:
-            rest = target.split("://", 1)[1]
-            slash = rest.find("/")
-            host = rest[:slash] if slash >= 0 else rest.partition("?")[0]
+            host = _absolute_parts(target)[0]
         assert self.vhosts is not None
         return self.vhosts.by_name(self.named, host)
 
@@ -302,12 +310,10 @@ class Connection(ResponseWriter):
         elif target == "*" and req.method == "OPTIONS":
             uri, query = "*", ""
         elif "://" in target[:8] and target.split("://", 1)[0].lower() in ("http", "https"):
-            rest = target.split("://", 1)[1]
-            slash = rest.find("/")
-            authority = rest[:slash] if slash >= 0 else rest.partition("?")[0]
+            authority, after = _absolute_parts(target)
             if _VALID_HOST.match(authority.encode("latin-1")) is None or not authority:
                 self._abort(400, f"invalid request-URI {target}")
-            uri, _, query = (rest[slash:] if slash >= 0 else "/").partition("?")
+            uri, _, query = after.partition("?")
         else:
             self._abort(400, f"invalid request-URI {target}")
             return

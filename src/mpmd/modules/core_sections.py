@@ -42,10 +42,14 @@ def parse_host_port(cmd: Cmd, address: str) -> tuple[str, int]:
         host, port_text = address, ""  # a host name alone, as apr_parse_addr_port
     if not port_text:
         raise cmd.error("Port must be specified")
-    if not (port_text.isascii() and port_text.isdigit()) or int(port_text) > 65535:
+    return ("" if host == "*" else host), port_number(cmd, port_text)
+
+
+def port_number(cmd: Cmd, text: str) -> int:
+    """An address's port, 0-65535, or httpd's error."""
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
         raise cmd.error("Invalid address or port")
-    port = int(port_text)
-    return ("" if host == "*" else host), port
+    return int(text)
 
 
 def _strip_section_args(cmd: Cmd, name: str, text: str) -> list[str]:
@@ -140,13 +144,12 @@ def _virtual_host(cmd: Cmd, text: str, children: list[Node]) -> None:
         raise cmd.error("<VirtualHost> directive requires additional arguments")
     bound: list[tuple[str, int]] = []
     for a in addrs:
-        host, port = vhost_address(a)
-        if not (port.isascii() and port.isdigit()) or int(port) > 65535:
-            raise cmd.error("Invalid address or port")
+        host, port_text = vhost_address(a)
+        port = port_number(cmd, port_text)
         ips = resolve(host)
         if not ips:
             cmd.warn(f"AH00547: Could not resolve host name {host} -- ignoring!")
-        bound.extend((ip, int(port)) for ip in ips)
+        bound.extend((ip, port) for ip in ips)
     vhost = ServerConfig(
         cmd.config.modules,
         is_virtual=True,

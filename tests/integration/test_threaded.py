@@ -370,6 +370,28 @@ def test_dash_x_runs_one_event_child_in_the_foreground(tmp_path: Path) -> None:
         assert server.proc.wait(timeout=20) == 0
 
 
+@pytest.mark.parametrize("mpm", ["worker", "event", "winnt"])
+def test_thread_stack_size_sets_the_serving_threads_stacks(tmp_path: Path, mpm: str) -> None:
+    body = mpm_conf(mpm, tmp_path, ThreadsPerChild=4, ThreadStackSize=512 * 1024)
+    with run_server(tmp_path, body, mode="-DFOREGROUND") as server:
+        assert {get(server, "/?stack") for _ in range(8)} == {str(512 * 1024)}
+
+
+@pytest.mark.parametrize("size", [1000, 2**50])  # under Python's floor; more than maps
+def test_a_thread_stack_size_the_system_refuses_leaves_the_default(
+    tmp_path: Path, size: int
+) -> None:
+    body = mpm_conf("event", tmp_path, ThreadsPerChild=4, ThreadStackSize=size)
+    with run_server(tmp_path, body, mode="-DFOREGROUND") as server:
+        assert 1000 < int(get(server, "/?stack")) < 2**50
+        wait_for(lambda: "AH02436" in server.log_text())
+        assert (
+            "[mpm_event:warn] [pid" in server.log_text()
+            and f"AH02436: WARNING: ThreadStackSize of {size} is inappropriate, using default"
+            in server.log_text()
+        )
+
+
 def test_full_restart_switches_mpm_and_graceful_restart_refuses(tmp_path: Path) -> None:
     body = mpm_conf("prefork", tmp_path, StartServers=2, MinSpareServers=1, MaxSpareServers=3)
     with run_server(tmp_path, body, mode="-DFOREGROUND") as server:

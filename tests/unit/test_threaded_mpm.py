@@ -14,7 +14,7 @@ from mpmd.mpm import mpm_for
 from mpmd.mpm.base import Child
 from mpmd.mpm.placement import cpu_for
 from mpmd.mpm.scoreboard import Scoreboard
-from mpmd.mpm.threaded import ThreadedConf, check_config
+from mpmd.mpm.threaded import ThreadedConf, busier_than_a_peer, check_config
 from mpmd.mpm.winnt import check_config as winnt_check_config
 from tests.unit.confkit import fail, load
 
@@ -92,6 +92,29 @@ def test_each_mpm_reads_its_own_copy_of_the_shared_directives(tmp_path: Path) ->
     conf = config.main.module_conf["mpm_worker_module"]
     assert (conf.threads_per_child, conf.start_servers) == (7, 1)
     assert config.modules.directives["threadsperchild"].module == "mpm_worker_module"
+
+
+@pytest.mark.parametrize(
+    ("value", "size"),
+    [
+        ("262144", 262144),
+        ("0x40000", 262144),
+        ("01000000", 262144),
+        ("512k", 512),
+        ("0", 0),
+        ("k512", 0),
+    ],
+)
+def test_thread_stack_size_is_read_as_httpd_reads_it(tmp_path: Path, value: str, size: int) -> None:
+    for mpm in ("worker", "event", "winnt"):
+        config = load(tmp_path, f"LoadModule mpm_{mpm}_module x\nThreadStackSize {value}").config
+        assert config.main.module_conf[f"mpm_{mpm}_module"].thread_stack_size == size
+
+
+@pytest.mark.parametrize("value", ["-1", "-0x10", "99999999999999999999"])
+def test_thread_stack_size_must_be_a_non_negative_number(tmp_path: Path, value: str) -> None:
+    error = fail(tmp_path, f"LoadModule mpm_worker_module x\nThreadStackSize {value}")
+    assert (error.message, error.line) == (f"Invalid ThreadStackSize value: {value}", 2)
 
 
 def test_threaded_directives_are_unknown_to_prefork(tmp_path: Path) -> None:
@@ -195,3 +218,29 @@ def test_threaded_children_keep_to_a_cpu_each_when_there_are_enough() -> None:
     assert cpu_for(2, 2, [0, 1]) == 0  # a graceful restart's child shares slot 0's CPU
     assert cpu_for(0, 3, [0, 1]) is None  # more children than CPUs: the kernel's choice
     assert cpu_for(0, 1, [3]) is None  # one CPU: nothing to choose
+
+
+def test_a_child_steps_aside_only_for_a_peer_that_has_started_accepting(tmp_path: Path) -> None:
+    sb = Scoreboard.create(3, 2, path=str(tmp_path / "scoreboard"))
+    try:
+        generation = sb.header.running_generation
+        mine, started, claimed = (sb.claim_process_slot() for _ in range(3))
+        assert (mine, started, claimed) == (0, 1, 2)
+        for child in (mine, started, claimed):
+            sb.set_process(child, 1000 + child)
+        sb.handle(started, 0).start()  # its first thread is up: READY
+        sb.handle(started, 0).idle()
+        peers = [(sb.process(c), sb.worker(c, 0)) for c in (started, claimed)]
+        sb.process(started).connections = 3
+        # the claimed child (0 connections, still STARTING) is no reason to step aside...
+        assert not busier_than_a_peer(4, generation, peers)
+        # ...the started one is, once two fewer than this child's
+        assert busier_than_a_peer(5, generation, peers)
+        assert not busier_than_a_peer(5, generation + 1, peers)  # another generation's
+        sb.process(started).not_accepting = 1
+        assert not busier_than_a_peer(5, generation, peers)
+        sb.process(started).not_accepting = 0
+        sb.set_quiescing(started)
+        assert not busier_than_a_peer(5, generation, peers)
+    finally:
+        sb.close()

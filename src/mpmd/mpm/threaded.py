@@ -23,18 +23,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mpmd.config.registry import SERVER_ONLY, Syntax, directive
 from mpmd.mpm.common import max_connections_per_child, max_requests_per_child, mpm_conf, number
+from mpmd.mpm.scoreboard import STARTING
 
 if TYPE_CHECKING:
     from mpmd.config.loader import Cmd
     from mpmd.http.site import Site
     from mpmd.mpm.base import Parent
+    from mpmd.mpm.scoreboard import ProcessScore, WorkerScore
     from mpmd.mpm.scoreboard_handle import WorkerHandle
 
 MAX_SERVER_LIMIT = 20000
@@ -60,6 +64,7 @@ class ThreadedConf:
     max_request_workers: int | None = None  # httpd: ServerLimit x ThreadsPerChild when unset
     max_connections_per_child: int = 0
     async_request_worker_factor: float = 2.0  # event only
+    thread_stack_size: int = 0  # bytes; 0: the system's (the main thread's RLIMIT_STACK)
 
     @property
     def active_daemons_limit(self) -> int:
@@ -163,10 +168,37 @@ def async_request_worker_factor(cmd: Cmd, value: str) -> None:
     _conf(cmd).async_request_worker_factor = factor
 
 
+# C's strtol(text, NULL, 0): optional sign, then hex (0x), octal (0) or decimal digits; what
+# follows the longest such prefix is ignored, as httpd ignores it ("512k" is 512)
+_STRTOL = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_LONG_MAX = 2**63 - 1
+
+
+@directive(
+    "ThreadStackSize",
+    Syntax.TAKE1,
+    SERVER_ONLY,
+    "Size in bytes of stack used by threads handling client connections",
+    "0",
+)
+def thread_stack_size(cmd: Cmd, value: str) -> None:
+    """httpd's ap_mpm_set_thread_stacksize: a non-negative number, read as strtol reads it;
+    whether the system takes it is known only when the threads start (``set_stack_size``)."""
+    found = _STRTOL.match(value)
+    size = 0
+    if found:
+        sign, digits = found.groups()
+        size = int(digits, 16 if digits[:2].lower() == "0x" else 8 if digits[:1] == "0" else 10)
+        size = -size if sign == "-" else size
+    if size < 0 or size > _LONG_MAX:
+        raise cmd.error(f"Invalid ThreadStackSize value: {value}")
+    _conf(cmd).thread_stack_size = size
+
+
 WORKER_DIRECTIVES = (
     start_servers, min_spare_threads, max_spare_threads, max_request_workers, max_clients,
     threads_per_child, server_limit, thread_limit, max_connections_per_child,
-    max_requests_per_child,
+    max_requests_per_child, thread_stack_size,
 )  # fmt: skip
 
 
@@ -251,6 +283,48 @@ def check_config(conf: ThreadedConf, warn: Any) -> None:
     conf.max_spare_threads = max(conf.max_spare_threads, conf.min_spare_threads + tpc)
 
 
+def set_stack_size(size: int, log: Callable[[int, str], None]) -> None:
+    """ThreadStackSize for the threads started from here on. One the system refuses (under
+    Python's 32 KiB floor, or more than it can map: tried on one thread) leaves the
+    default, with httpd's warning, rather than a child that cannot start its threads."""
+    if not size:
+        return
+    try:
+        threading.stack_size(size)
+        trial = threading.Thread(target=int, name="mpmd-stack-trial")
+        trial.start()
+        trial.join()
+    except (ValueError, RuntimeError):
+        threading.stack_size(0)
+        log(4, f"AH02436: WARNING: ThreadStackSize of {size} is inappropriate, using default")
+
+
+def busier_than_a_peer(
+    held: int, generation: int, peers: list[tuple[ProcessScore, WorkerScore]]
+) -> bool:
+    """Does one of ``peers`` (a process slot and its first worker slot each) accept
+    connections for ``generation`` while holding two fewer than ``held``?
+
+    A peer the parent has claimed but whose threads have not started yet (its
+    first worker still STARTING: pid and generation set, 0 connections, not
+    marked as not accepting) takes nothing yet: stepping aside for it would
+    leave new connections in the listen queue until it does.
+    """
+    if held < 2:
+        return False
+    for peer, first in peers:
+        if (
+            peer.connections + 2 <= held
+            and peer.pid
+            and peer.generation == generation
+            and not peer.quiescing
+            and not peer.not_accepting
+            and first.status != STARTING
+        ):
+            return True
+    return False
+
+
 # ----------------------------------------------------------------------------
 # one child
 
@@ -286,8 +360,9 @@ class ThreadedChild:
         self.served = 0
         self.served_lock = threading.Lock()
         self.process = self.scoreboard.process(slot)
+        set_stack_size(conf.thread_stack_size, parent.log)  # before this child's first thread
         self.peers = [
-            self.scoreboard.process(other)
+            (self.scoreboard.process(other), self.scoreboard.worker(other, 0))
             for other in range(self.scoreboard.server_limit)
             if other != slot
         ]
@@ -316,19 +391,7 @@ class ThreadedChild:
         Each child publishes its count (``process.connections``) at every accept
         and every end.
         """
-        if held < 2:
-            return False
-        generation = self.parent.generation
-        for peer in self.peers:
-            if (
-                peer.connections + 2 <= held
-                and peer.pid
-                and peer.generation == generation
-                and not peer.quiescing
-                and not peer.not_accepting
-            ):
-                return True
-        return False
+        return busier_than_a_peer(held, self.parent.generation, self.peers)
 
     def log_accept_error(self, message: str) -> None:
         self.site.log(3, f"AH00052: {message}")

@@ -33,6 +33,7 @@ from mpmd.mpm.threaded import (
     clamp_thread_limit,
     clamp_threads_per_child,
     thread_limit,
+    thread_stack_size,
     threads_per_child,
 )
 from mpmd.mpm.worker import WorkerChild
@@ -73,6 +74,7 @@ class WinntModule(Module):
     mpm = "winnt"
     directives = (
         threads_per_child, thread_limit, max_connections_per_child, max_requests_per_child,
+        thread_stack_size,
     )  # fmt: skip
 
     def create_server_config(self) -> ThreadedConf:

@@ -423,6 +423,17 @@ def test_directory_without_slash_redirects_and_keeps_the_query(site: Server) -> 
     assert reply.header("Location") == "http://files.example:8080/listing/?C=M;O=D"
 
 
+def test_use_canonical_name_on_redirects_to_the_server_name(
+    mpmd: StartServer, tmp_path: Path
+) -> None:
+    (tmp_path / "www" / "dir").mkdir(parents=True)
+    body = f"DocumentRoot {tmp_path / 'www'}\nServerName www.example.com:8080\nUseCanonicalName On"
+    server = mpmd(body)
+    reply = request(server, "/dir", headers={"Host": "other.example"})
+    assert reply.status == 301
+    assert reply.header("Location") == "http://www.example.com:8080/dir/"
+
+
 def test_directory_slash_off_does_not_redirect(mpmd: StartServer, tmp_path: Path) -> None:
     (tmp_path / "www" / "dir").mkdir(parents=True)
     server = mpmd(f"DocumentRoot {tmp_path / 'www'}\nDirectorySlash Off")

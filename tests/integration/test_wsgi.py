@@ -347,8 +347,51 @@ def test_server_name_and_port_come_from_the_host_header(server: Server) -> None:
     # httpd's default UseCanonicalName Off: the name and port the client asked for
     env = environ(server, "/app/x", headers={"Host": "www.example.com:8443"})
     assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("www.example.com", "8443")
+    # no port in Host: ServerName's, else 80, whatever port the connection came to (httpd's
+    # UseCanonicalPhysicalPort Off; gunicorn also says 80)
     env = environ(server, "/app/x", headers={"Host": "[::1]"})
-    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("[::1]", str(server.port))
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("[::1]", "80")
+    env = environ(server, "/app/x", headers={"Host": "WWW.Example.com."})
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("www.example.com", "80")
+
+
+@pytest.fixture(scope="module")
+def canonical(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """UseCanonicalName On for the server, DNS under /dns, Off and the physical port under
+    /physical; ServerName without a port."""
+    body = wsgi_conf(
+        "WSGIApp / wsgi_apps:environ_app",
+        "ServerName canonical.example",
+        "UseCanonicalName On",
+        "<Location /dns>",
+        "UseCanonicalName DNS",
+        "</Location>",
+        "<Location /physical>",
+        "UseCanonicalName Off",
+        "UseCanonicalPhysicalPort On",
+        "</Location>",
+    )
+    with run_server(tmp_path_factory.mktemp("canonical"), body) as s:
+        yield s
+
+
+def test_use_canonical_name_on_names_the_server_by_its_server_name(canonical: Server) -> None:
+    env = environ(canonical, "/x", headers={"Host": "other.example:8443"})
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("canonical.example", "80")
+    assert env["HTTP_HOST"] == "other.example:8443"  # the client's field is left as sent
+
+
+def test_use_canonical_name_dns_names_the_server_by_its_address(canonical: Server) -> None:
+    local = socket.getnameinfo(("127.0.0.1", 0), 0)[0].lower()
+    env = environ(canonical, "/dns/x", headers={"Host": "other.example:8443"})
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == (local, "8443")
+
+
+def test_use_canonical_physical_port_puts_the_connections_port_first(canonical: Server) -> None:
+    env = environ(canonical, "/physical/x", headers={"Host": "other.example"})
+    assert (env["SERVER_NAME"], env["SERVER_PORT"]) == ("other.example", str(canonical.port))
+    env = environ(canonical, "/physical/x", headers={"Host": "other.example:8443"})
+    assert env["SERVER_PORT"] == "8443"  # a port the client gave still comes first
 
 
 def test_a_list_of_several_chunks_goes_out_with_its_exact_length(server: Server) -> None:

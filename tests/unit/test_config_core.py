@@ -552,3 +552,27 @@ def test_relative_options_at_server_level_apply_to_the_default(tmp_path: Path) -
         "core_module"
     ]
     assert conf.effective_options == OPT_INDEXES | OPT_SYM_LINKS
+
+
+def test_use_canonical_name_is_per_directory_and_merges(tmp_path: Path) -> None:
+    loaded = load(
+        tmp_path,
+        "UseCanonicalName on\n<Location /d>\nUseCanonicalName DNS\nUseCanonicalPhysicalPort On\n"
+        "</Location>\n",
+    )
+    main = core_dir(loaded.config, None, "/x")
+    assert (main.use_canonical_name, main.use_canonical_phys_port) == ("On", None)
+    inner = core_dir(loaded.config, None, "/d/x")
+    assert (inner.use_canonical_name, inner.use_canonical_phys_port) == ("DNS", True)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("UseCanonicalName maybe", "parameter must be 'on', 'off', or 'dns'"),
+        ("UseCanonicalPhysicalPort maybe", "UseCanonicalPhysicalPort must be On or Off"),
+    ],
+)
+def test_use_canonical_name_refuses_other_words(tmp_path: Path, line: str, message: str) -> None:
+    error = fail(tmp_path, line + "\n")
+    assert (error.message, error.line) == (message, 1)

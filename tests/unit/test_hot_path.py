@@ -18,7 +18,7 @@ from mpmd.http import writer
 from mpmd.http.connection import Connection
 from mpmd.http.site import Site, serving
 from mpmd.log.errorlog import ErrorLog
-from mpmd.modules import wsgi
+from mpmd.modules import core, wsgi
 from tests.unit.confkit import load, loopback_pair, run_post_config
 
 APP_MODULE = "hot_path_app"
@@ -90,17 +90,19 @@ def test_the_wsgi_caches_stay_bounded() -> None:
     for i in range(wsgi.CHECKED_LIMIT * 3):
         wsgi.check_header(("X-Many", str(i)))
         wsgi.check_status(f"200 Reason {i}")
-        wsgi.split_host(f"host{i}.example:80")
+        core.host_parts(f"host{i}.example:80")
     assert len(wsgi._checked) <= wsgi.CHECKED_LIMIT
     assert len(wsgi._statuses) <= wsgi.CHECKED_LIMIT
-    assert len(wsgi._hosts) <= wsgi.CHECKED_LIMIT
+    assert len(core._host_parts) <= core._REMEMBERED
 
 
-def test_split_host() -> None:
-    assert wsgi.split_host("example.org:8080") == ("example.org", "8080")
-    assert wsgi.split_host("example.org") == ("example.org", "")
-    assert wsgi.split_host("[::1]") == ("[::1]", "")
-    assert wsgi.split_host("[::1]:81") == ("[::1]", "81")
+def test_host_parts_are_what_httpds_fix_hostname_leaves() -> None:
+    assert core.host_parts("example.org:8080") == ("example.org", 8080)
+    assert core.host_parts("Example.ORG.") == ("example.org", 0)
+    assert core.host_parts("[::1]") == ("[::1]", 0)
+    assert core.host_parts("[::1]:81") == ("[::1]", 81)
+    for bad in ("a b", "x:y", "evil.example/path", "host\r\nX: y", "[::1", ""):
+        assert core.host_parts(bad) == ("", 0)
 
 
 # -- the response head: cached lines give the same bytes ---------------------------

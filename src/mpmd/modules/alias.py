@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from mpmd.config.registry import ANYWHERE, FIRST, SERVER_VHOST, Module, Syntax, directive
 from mpmd.http.errors import HttpError
+from mpmd.modules.core import self_name_and_port
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from mpmd.http.request import Request
 
 REDIRECT_KEYWORDS: Final = {"permanent": 301, "temp": 302, "seeother": 303, "gone": 410}
-_HOST_OK: Final = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$")
 _PATH_SAFE: Final = "$-_.+!*'(),:@&=/~"  # httpd's ap_os_escape_path leaves these alone
 
 
@@ -137,27 +137,11 @@ def escape_path(path: str) -> str:
 
 
 def absolute_url(req: Request, path: str) -> str:
-    """httpd's ap_construct_url with UseCanonicalName Off: scheme://Host + path.
-
-    The host and port come from the request's Host header; without one,
-    from ServerName (or the local address). A Host that is not a plain
-    host[:port] is not echoed back (no header injection through a redirect).
-    """
-    host_header = req.headers_in.get("host", "").strip()
-    server = req.server
-    if host_header and _HOST_OK.match(host_header):
-        host = host_header.lower()
-        if host.startswith("["):
-            end = host.index("]")
-            name, port_text = host[: end + 1], host[end + 2 :]
-        else:
-            name, _, port_text = host.partition(":")
-        port = int(port_text) if port_text else (server.port or 80)
-    else:
-        name = server.server_name or req.conn.local_ip
-        if ":" in name and not name.startswith("["):
-            name = f"[{name}]"
-        port = server.port or req.conn.local_port
+    """httpd's ap_construct_url: http://name[:port] + path, the name and port the server
+    calls itself by (``self_name_and_port``: the client's Host by default,
+    ServerName with UseCanonicalName On). A Host that is not a plain host[:port] is
+    never echoed back (no header injection through a redirect)."""
+    name, port = self_name_and_port(req)
     return f"http://{name}{path}" if port == 80 else f"http://{name}:{port}{path}"
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import socket
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -83,6 +85,8 @@ class CoreDir:
     allow_override: str | None = None
     add_default_charset: str | None = None
     enable_sendfile: bool | None = None
+    use_canonical_name: str | None = None  # "On", "Off" or "DNS"; unset: Off
+    use_canonical_phys_port: bool | None = None  # unset: Off
 
     @property
     def effective_options(self) -> int:
@@ -126,6 +130,8 @@ def merge_core_dir(base: CoreDir, add: CoreDir) -> CoreDir:
         allow_override=_pick(add.allow_override, base.allow_override),
         add_default_charset=_pick(add.add_default_charset, base.add_default_charset),
         enable_sendfile=_pick(add.enable_sendfile, base.enable_sendfile),
+        use_canonical_name=_pick(add.use_canonical_name, base.use_canonical_name),
+        use_canonical_phys_port=_pick(add.use_canonical_phys_port, base.use_canonical_phys_port),
     )
 
 
@@ -237,6 +243,123 @@ def _server_signature(cmd: Cmd, value: str) -> None:
     if v not in ("on", "off", "email"):
         raise cmd.error("ServerSignature: use one of: off | on | email")
     core_dir(cmd).server_signature = {"on": "On", "off": "Off", "email": "EMail"}[v]
+
+
+@directive(
+    "UseCanonicalName",
+    Syntax.TAKE1,
+    ANYWHERE,
+    "How to work out the ServerName : Port when constructing URLs",
+    "Off",
+)
+def _use_canonical_name(cmd: Cmd, value: str) -> None:
+    mode = {"on": "On", "off": "Off", "dns": "DNS"}.get(value.lower())
+    if mode is None:
+        raise cmd.error("parameter must be 'on', 'off', or 'dns'")
+    core_dir(cmd).use_canonical_name = mode
+
+
+@directive(
+    "UseCanonicalPhysicalPort",
+    Syntax.FLAG,
+    ANYWHERE,
+    "Whether to use the physical Port when constructing URLs",
+    "Off",
+)
+def _use_canonical_physical_port(cmd: Cmd, value: str) -> None:
+    core_dir(cmd).use_canonical_phys_port = parse_flag(value)
+
+
+# -- the name and port the server calls itself by (httpd's ap_get_server_name, _port) ----------
+
+# a Host field that is a plain host[:port]: anything else is never echoed into a URL
+_PLAIN_HOST: Final = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::(\d{1,5}))?")
+_host_parts: Final[dict[str, tuple[str, int]]] = {}
+_local_names: Final[dict[str, str]] = {}
+_REMEMBERED: Final = 256
+
+
+def host_parts(host: str) -> tuple[str, int]:
+    """A Host field -> (name, port) as httpd's fix_hostname leaves them: lower case, no
+    final dot, an IPv6 address in brackets, port 0 when none is given; ("", 0) for a
+    field that is not a plain host[:port]. Remembered: clients repeat it."""
+    parts = _host_parts.get(host)
+    if parts is None:
+        found = _PLAIN_HOST.fullmatch(host)
+        if found is None:
+            parts = ("", 0)
+        else:
+            port_text = found.group(1)
+            name = host[: len(host) - len(port_text) - 1] if port_text else host
+            name = name.lower()
+            if name.endswith(".") and len(name) > 1:
+                name = name[:-1]
+            parts = (name, int(port_text) if port_text else 0)
+        if len(_host_parts) >= _REMEMBERED:
+            _host_parts.clear()
+        _host_parts[host] = parts
+    return parts
+
+
+def self_name_and_port(
+    req: Request, host: str | None = None, for_url: bool = True
+) -> tuple[str, int]:
+    """The name and port the server calls itself by for ``req``: httpd's
+    ap_get_server_name (with ``for_url``, ap_get_server_name_for_url: an IPv6 address in
+    brackets) and ap_get_server_port. ``host``: the request's Host field, when the caller
+    has it at hand (else it is looked up).
+
+    The name, by UseCanonicalName: Off (the default), the host the client asked for, else
+    ServerName; On, ServerName; DNS, the local address's name by reverse lookup (once
+    per address and process), else ServerName. The port: with Off or DNS, the Host
+    field's, else ServerName's, else 80; with On, ServerName's, else 80.
+    UseCanonicalPhysicalPort On puts the port the connection came to before
+    ServerName's (Off) or before 80 (On).
+    """
+    core = _core_dir(req)
+    server = req.server
+    mode = core.use_canonical_name
+    name = ""
+    port = 0
+    if mode != "On":
+        if host is None:
+            host = req.host
+        if host:
+            name, port = host_parts(host)  # an IPv6 address in brackets, as sent
+        if mode == "DNS":
+            name = _local_name(req.conn.local_ip)
+    if not port:
+        physical = req.conn.local_port if core.use_canonical_phys_port else 0
+        first, second = (server.port, physical) if mode == "On" else (physical, server.port)
+        port = first or second or 80
+    if not name:
+        name = server.server_name or req.conn.local_ip  # an IPv6 address bare
+        return (f"[{name}]" if for_url and ":" in name else name), port
+    return (name if for_url or name[0] != "[" else name[1:-1]), port
+
+
+_NO_CORE_DIR: Final = CoreDir()
+
+
+def _core_dir(req: Request) -> CoreDir:
+    """The request's core per-directory configuration; before its directory is known
+    (a Redirect, at translate_name), the server's, as httpd's lookup_defaults."""
+    conf: CoreDir | None = req.dir.get("core_module") or req.server.dir_defaults.get("core_module")
+    return conf if conf is not None else _NO_CORE_DIR
+
+
+def _local_name(ip: str) -> str:
+    """UseCanonicalName DNS: the local address's host name, lower case ("" if none)."""
+    name = _local_names.get(ip)
+    if name is None:
+        try:
+            name = socket.getnameinfo((ip, 0), socket.NI_NAMEREQD)[0].lower()
+        except (OSError, UnicodeError):
+            name = ""
+        if len(_local_names) >= _REMEMBERED:
+            _local_names.clear()
+        _local_names[ip] = name
+    return name
 
 
 def _positive_int(cmd: Cmd, name: str, value: str, allow_zero: bool = True) -> int:
@@ -687,7 +810,8 @@ class CoreModule(Module):
     static = True
     directives = (
         _server_root, _document_root, _server_name, _server_alias, _server_admin,
-        _server_tokens, _server_signature, _timeout, _keep_alive, _keep_alive_timeout,
+        _server_tokens, _server_signature, _use_canonical_name, _use_canonical_physical_port,
+        _timeout, _keep_alive, _keep_alive_timeout,
         _max_keep_alive_requests, _limit_request_line, _limit_request_field_size,
         _limit_request_fields, _limit_request_body, _options, _allow_override,
         _set_handler, _force_type, _add_default_charset, _enable_sendfile, _file_etag,

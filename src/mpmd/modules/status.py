@@ -32,6 +32,7 @@ from mpmd.config.registry import MIDDLE, SERVER_ONLY, Module, Syntax, directive,
 from mpmd.http.errors import HttpError
 from mpmd.http.response import server_banner
 from mpmd.log.levels import ERROR
+from mpmd.modules.core import self_name_and_port
 from mpmd.modules.status_page import render_page
 from mpmd.modules.status_report import (
     StatusReport,
@@ -156,22 +157,13 @@ class StatusModule(Module):
         conf: StatusConf = site.main.module_conf[self.name]
         return gather(
             board.snapshot(),
-            server_name=server_name(req),
+            server_name=self_name_and_port(req, for_url=False)[0],
             local_ip=req.conn.local_ip,
             version=server_banner("Full"),  # ap_get_server_description: whatever ServerTokens says
             mpm=site.config.mpm_name or "prefork",
             built=BUILT,
             extended=conf.extended,
         )
-
-
-def server_name(req: Request) -> str:
-    """``ap_get_server_name`` with UseCanonicalName Off: the host the client asked for."""
-    host = req.host
-    if host:
-        name, sep, port = host.rpartition(":")
-        return name if sep and "]" not in port else host
-    return req.server.server_name or req.conn.local_ip
 
 
 # -- ?auto ------------------------------------------------------------------------------

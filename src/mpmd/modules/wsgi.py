@@ -23,6 +23,7 @@ from mpmd.http.body import EMPTY, Body
 from mpmd.http.errors import HttpError
 from mpmd.http.response import wsgi_status_line
 from mpmd.log.levels import ERROR
+from mpmd.modules.core import self_name_and_port
 
 if TYPE_CHECKING:
     from mpmd.config.loader import Cmd
@@ -243,7 +244,8 @@ def check_header(header: Any) -> bool:
     return is_length
 
 
-_hosts: Final[dict[str, tuple[str, str]]] = {}
+# SERVER_PORT's text for the usual ports: one lookup, not a conversion per request
+_PORTS: Final[dict[int, str]] = {port: str(port) for port in (80, 443, 8000, 8080, 8443)}
 
 # what environ() sets for every request (base environs hold them as placeholders)
 _REQUEST_KEYS: Final = [
@@ -259,17 +261,6 @@ _REQUEST_KEYS: Final = [
     "SERVER_NAME",
     "SERVER_PORT",
 ]
-
-
-def split_host(host: str) -> tuple[str, str]:
-    """A Host field -> (SERVER_NAME, SERVER_PORT, "" if none), remembered: clients repeat it."""
-    name, sep, port = host.rpartition(":")
-    if not sep or "]" in port:
-        name, port = host, ""
-    if len(_hosts) >= CHECKED_LIMIT:
-        _hosts.clear()
-    _hosts[host] = (name, port)
-    return name, port
 
 
 class WsgiResponse:
@@ -498,15 +489,10 @@ class WsgiModule(Module):
                 # httpd (apr_table_merge, hence mod_wsgi) joins repeated fields with ", "
                 text = environ[key] + ", " + text
             environ[key] = text
-        # UseCanonicalName Off (httpd's default): the name and port the client asked for
-        host = environ.get("HTTP_HOST")
-        if host:
-            server_name, port = _hosts.get(host) or split_host(host)
-            environ["SERVER_NAME"] = server_name
-            environ["SERVER_PORT"] = port or str(conn.local_port)
-        else:
-            environ["SERVER_NAME"] = req.server.server_name or conn.local_ip
-            environ["SERVER_PORT"] = str(req.server.port or conn.local_port)
+        # as httpd's: UseCanonicalName Off (the default) gives what the client asked for
+        self_name, self_port = self_name_and_port(req, environ.get("HTTP_HOST", ""))
+        environ["SERVER_NAME"] = self_name
+        environ["SERVER_PORT"] = _PORTS.get(self_port) or str(self_port)
         if req.env:
             environ.update(req.env)
         return environ

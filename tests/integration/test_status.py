@@ -143,3 +143,16 @@ def test_without_a_scoreboard_the_status_is_a_500_that_says_why(tmp_path: Path) 
     with run_server(tmp_path, status_conf(tmp_path), mode="-X") as server:
         assert fetch(server, "/server-status").status == 500
         assert "MP00701" in server.log_text()
+
+
+def test_auto_names_the_server_by_the_host_asked_for(tmp_path: Path) -> None:
+    # httpd's ap_get_server_name: Host's name, lower case, an IPv6 address without brackets
+    with run_server(tmp_path, status_conf(tmp_path), mode="-DFOREGROUND") as server:
+        for host, name in (("[::1]:8080", "::1"), ("WWW.Example.COM.", "www.example.com")):
+            raw = server.raw(
+                f"GET /server-status?auto HTTP/1.1\r\nHost: {host}\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
+            head, _, body = raw.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200 "), head
+            assert body.decode().splitlines()[0] == name

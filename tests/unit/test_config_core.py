@@ -576,3 +576,15 @@ def test_use_canonical_name_is_per_directory_and_merges(tmp_path: Path) -> None:
 def test_use_canonical_name_refuses_other_words(tmp_path: Path, line: str, message: str) -> None:
     error = fail(tmp_path, line + "\n")
     assert (error.message, error.line) == (message, 1)
+
+
+def test_use_canonical_name_in_a_virtual_host_is_that_hosts_own(tmp_path: Path) -> None:
+    loaded = load(
+        tmp_path,
+        "UseCanonicalPhysicalPort On\n<VirtualHost *:80>\nServerName v.example\n"
+        "UseCanonicalName On\n</VirtualHost>\n",
+    )
+    vhost = loaded.config.vhosts[0].dir_config_for(None, "/x")["core_module"]
+    main = core_dir(loaded.config, None, "/x")
+    assert (vhost.use_canonical_name, vhost.use_canonical_phys_port) == ("On", True)
+    assert (main.use_canonical_name, main.use_canonical_phys_port) == (None, True)

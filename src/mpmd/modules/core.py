@@ -338,14 +338,11 @@ def self_name_and_port(
     return (name if for_url or name[0] != "[" else name[1:-1]), port
 
 
-_NO_CORE_DIR: Final = CoreDir()
-
-
 def _core_dir(req: Request) -> CoreDir:
     """The request's core per-directory configuration; before its directory is known
     (a Redirect, at translate_name), the server's, as httpd's lookup_defaults."""
-    conf: CoreDir | None = req.dir.get("core_module") or req.server.dir_defaults.get("core_module")
-    return conf if conf is not None else _NO_CORE_DIR
+    conf: CoreDir = req.dir.get("core_module") or req.server.dir_defaults["core_module"]
+    return conf
 
 
 def _local_name(ip: str) -> str:

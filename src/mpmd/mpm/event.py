@@ -50,7 +50,6 @@ from typing import TYPE_CHECKING, Any
 from mpmd.config.registry import Module
 from mpmd.http.connection import LINGER_SECONDS, Connection
 from mpmd.mpm.threaded import (
-    LONG_LIVED,
     WORKER_DIRECTIVES,
     ThreadedChild,
     ThreadedConf,
@@ -125,7 +124,6 @@ class EventChild(ThreadedChild):
         self.listening = False
         self.pressure_ticks = 0
         self.aside = False  # out of epoll's listeners while a peer child holds fewer
-        self.lifetime = LONG_LIVED  # seconds connections last (moving average; none yet)
         self.row = (slot * self.scoreboard.thread_limit, conf.threads_per_child)
         self._enable_listeners()
         # one-shot: every leader sees a stop once, then waits with a short timeout
@@ -196,7 +194,7 @@ class EventChild(ThreadedChild):
         held = self.process.connections = len(self.conns)
         if self.above_limit():
             self._disable_listeners()
-        elif self.lifetime >= LONG_LIVED and self.busier_than_a_peer(held):
+        elif self.should_step_aside(held):
             # A burst of long-lived connections would otherwise land on the child whose
             # leader is back in epoll first (all 16 of wrk's, at times): one GIL, one CPU.
             # With the listen sockets out of its epoll, new connections wake the peer
@@ -413,7 +411,7 @@ class EventChild(ThreadedChild):
         """``fd``'s connection is closed or closing for good: no longer this child's."""
         conn = self.conns.pop(fd, None)
         if conn is not None:
-            self.lifetime += (time.time() - conn.accepted - self.lifetime) / 16
+            self.connection_lasted(time.time() - conn.accepted)
             self.process.connections = len(self.conns)
 
     def _expire(self, fd: int, conn: Connection) -> None:

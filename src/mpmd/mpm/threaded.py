@@ -361,6 +361,7 @@ class ThreadedChild:
         self.served_lock = threading.Lock()
         self.process = self.scoreboard.process(slot)
         set_stack_size(conf.thread_stack_size, parent.log)  # before this child's first thread
+        self.lifetime = LONG_LIVED  # seconds connections last (moving average; none yet)
         self.peers = [
             (self.scoreboard.process(other), self.scoreboard.worker(other, 0))
             for other in range(self.scoreboard.server_limit)
@@ -392,6 +393,15 @@ class ThreadedChild:
         and every end.
         """
         return busier_than_a_peer(held, self.parent.generation, self.peers)
+
+    def should_step_aside(self, held: int) -> bool:
+        """Having taken a connection and holding ``held``: stop accepting for a while?
+        Only while connections are long-lived (``LONG_LIVED``), and a peer holds fewer."""
+        return self.lifetime >= LONG_LIVED and self.busier_than_a_peer(held)
+
+    def connection_lasted(self, seconds: float) -> None:
+        """A connection ended after ``seconds``: into ``lifetime``, an average over ~16."""
+        self.lifetime += (seconds - self.lifetime) / 16
 
     def log_accept_error(self, message: str) -> None:
         self.site.log(3, f"AH00052: {message}")

@@ -52,7 +52,6 @@ from typing import TYPE_CHECKING, Any
 from mpmd.config.registry import Module
 from mpmd.mpm.placement import keep_to_one_cpu
 from mpmd.mpm.threaded import (
-    LONG_LIVED,
     WORKER_DIRECTIVES,
     ThreadedChild,
     ThreadedConf,
@@ -98,7 +97,6 @@ class WorkerChild(ThreadedChild):
         self.held = 0  # connections handed to a worker and not yet ended
         self.held_lock = threading.Lock()
         self.aside = False  # the listener stands aside for a peer child: wake it at an end
-        self.lifetime = LONG_LIVED  # seconds connections last (moving average; none yet)
         self.ended_fd = os.eventfd(0, os.EFD_NONBLOCK)
 
     def run(self) -> None:
@@ -142,7 +140,7 @@ class WorkerChild(ThreadedChild):
                     if not ready:
                         continue
                 held = self.held
-                if self.lifetime >= LONG_LIVED and self.busier_than_a_peer(held):
+                if self.should_step_aside(held):
                     idle_workers.release()
                     self.aside = True  # from here on, the next connection's end wakes this thread
                     if self.held == held:
@@ -183,7 +181,7 @@ class WorkerChild(ThreadedChild):
         with self.held_lock:
             held = self.held = self.held - 1
             self.process.connections = held
-            self.lifetime += (lasted - self.lifetime) / 16
+            self.connection_lasted(lasted)
         if self.aside:  # the first end while the listener stands aside wakes it
             self.aside = False
             os.eventfd_write(self.ended_fd, 1)

@@ -305,10 +305,27 @@ def versus_lines(plan: SuiteRun) -> list[str]:
             line += f"{value:.2f}x"
             if target is not None:
                 line += f"  (target ≥ {target:.1f}x: {'met' if value >= target else 'NOT met'})"
+            paired = round_ratios(subject, against)
+            if len(paired) > 1:
+                line += (
+                    f"; round by round {statistics.median(paired):.2f}x"
+                    f" ({min(paired):.2f}-{max(paired):.2f}x)"
+                )
             if subject.trouble or against.trouble:
                 line += "  ⚠ a run had errors"
             lines.append(line)
     return lines
+
+
+def round_ratios(subject: Result, against: Result) -> list[float]:
+    """``subject``'s req/s ÷ ``against``'s in each round both measured: the two run
+    minutes apart in one round, so a slow spell of the machine that spans a round
+    touches both, where the ratio of medians may take them from different rounds."""
+    return [
+        mine.wrk.rps / theirs.wrk.rps
+        for mine, theirs in zip(subject.runs, against.runs, strict=False)
+        if mine.wrk and theirs.wrk and mine.wrk.rps and theirs.wrk.rps
+    ]
 
 
 def server_names(plan: SuiteRun) -> list[str]:

@@ -39,6 +39,20 @@ def no_wakeup_preemption() -> None:
     whose threads always have a request ready holds its CPU for whole time slices, and
     a proxy or database on the same machine would wait as wrk did.
 
+    Measured again on kernel 6.18 (``chrt -b -a`` on the running children, 2 x 32
+    threads, alternating): involuntary switches fell from 0.7-0.95 per request to
+    0.07 (voluntary stayed at 1.2), and req/s rose by a median of 14 % against
+    uvicorn in 12 paired ``wrk -c16`` rounds. In 6 more of each, ``wrk --latency``:
+    c16 57.9k against 51.2k req/s but p99 2.8 ms against 1.4 (at most 5.9 against
+    2.1); c64 65.0k against 50.1k, p99 18.8 ms against 13.4 (at most 33 against
+    63). ``perf sched latency`` at c64: wrk waited 0.75-0.87 ms for a CPU on
+    average instead of 0.05 (at most 14-22 ms instead of 39-41). So it stays off
+    here: the tail of the child's own requests doubles at c16, and a normal task
+    beside it waits fifteen times as long for its CPU. The event MPM, where one
+    thread serves a run of requests, gained nothing (6 rounds, req/s either way
+    within the noise; involuntary switches 0.75 per request either way: they
+    are wrk's wake-ups preempting the leader).
+
     What an application starts from a child inherits SCHED_BATCH (Linux resets only the
     real-time policies on fork); it, too, is only kept from preempting on wake-up.
     """

@@ -245,9 +245,8 @@ class EventChild(ThreadedChild):
             if waiting.pop(fd, None) is not conn:
                 break
         handle.set_state(b"_")
-        # standing aside is looked at by the main thread's tick: not per request
-        if not self.listening and not self.aside and not self.stopping and self.may_accept():
-            self._enable_listeners()
+        if not self.aside:  # standing aside is looked at by the main thread's tick, not here
+            self._resume_accepting()
 
     def _wake(self, fd: int, handle: WorkerHandle) -> None:
         """An edge for a connection not in ``waiting``: its owner must look again."""
@@ -354,19 +353,22 @@ class EventChild(ThreadedChild):
 
     # -- the main thread -----------------------------------------------------------------
     def housekeeping(self) -> None:
-        """Promote a thread past a slow leader; every SCAN_EVERY, expire waits that ran out
-        and, under pressure, end the oldest idle keep-alives."""
+        """Promote a thread past a slow leader; every SCAN_EVERY, ``scan`` the waits; then
+        accept again if the child may (the one place a child standing aside comes back)."""
         self.promote()
-        if self.aside and not self.listening and not self.stopping and self.may_accept():
-            self._enable_listeners()
         if self.stopping and not self.stop_seen:
             self.stop_seen = True  # (not in the signal handler: it may interrupt a lock holder)
             with self.pool_lock:
                 self.pool.notify_all()  # parked threads see the stop now, not in a second
         clock = time.monotonic()
-        if clock < self.next_scan:
-            return
-        self.next_scan = clock + SCAN_EVERY
+        if clock >= self.next_scan:
+            self.next_scan = clock + SCAN_EVERY
+            self.scan()
+        self._resume_accepting()
+
+    def scan(self) -> None:
+        """Expire waits that ran out, end lingering closes past LINGER_SECONDS and, under
+        pressure, the oldest idle keep-alives; record the connection counts."""
         now = time.time()
         if self.stopping and (self.listening or self.aside):
             self.aside = False
@@ -404,6 +406,10 @@ class EventChild(ThreadedChild):
         process.connections = len(self.conns)
         process.keep_alive = len(idle_waits)
         process.lingering_close = len(self.closing)
+
+    def _resume_accepting(self) -> None:
+        """Put the listen sockets back in the epoll if the child may accept again (below
+        the connection limit, no longer standing aside) and is not stopping."""
         if not self.listening and not self.stopping and self.may_accept():
             self._enable_listeners()
 
